@@ -1,0 +1,81 @@
+#include "log/recovery.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "log/file_util.h"
+#include "log/scanner.h"
+
+namespace pilot::log {
+namespace {
+
+// Is there a checksummed record with a later sequence number anywhere in
+// [from, end of file)? Used to tell a torn tail from damage in the middle.
+bool valid_record_after(const std::string& path, uint64_t from, uint64_t after_seq) {
+  std::string bytes;
+  if (!read_file_from(path, from, bytes)) return false;
+  Record r;
+  size_t consumed = 0;
+  for (size_t i = 0; i + kRecordHeaderSize <= bytes.size(); ++i) {
+    // Cheap filters before the checksum: plausible length, flags and sequence.
+    uint64_t seq;
+    std::memcpy(&seq, bytes.data() + i + 8, 8);
+    if (seq <= after_seq || seq - after_seq > (1ull << 32)) continue;
+    if (bytes[i + 34] != 0 || bytes[i + 35] != 0) continue;
+    if (parse_record(std::string_view(bytes).substr(i), r, consumed) == ParseResult::kOk) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool recover(const std::string& log_dir, uint64_t segment_bytes, RecoveryResult& out, std::string& error) {
+  out = RecoveryResult{};
+  Scanner s(log_dir, 1, /*verify_chain=*/true);
+  Record r;
+  Scanner::Status st;
+  while ((st = s.next(r)) == Scanner::Status::kRecord) {
+    if (out.records++ == 0) out.first_seq = r.seq;
+  }
+  out.last_seq = s.last_seq();
+  out.last_term = s.last_term();
+  out.last_hash = s.last_hash();
+  out.segment = s.current_segment();
+  out.end_offset = s.current_offset();
+
+  if (st == Scanner::Status::kError) {
+    const ScanError& e = s.error();
+    char where[512];
+    std::snprintf(where, sizeof where, "%s at offset %llu (after seq %llu): %s", e.segment.c_str(),
+                  (unsigned long long)e.offset, (unsigned long long)e.after_seq, e.what.c_str());
+    bool torn = e.in_last_segment &&
+                !valid_record_after(e.segment, e.offset + kTornTailWindow, e.after_seq);
+    if (!torn) {
+      error = std::string("log corruption in the middle of the log, refusing to start: ") + where +
+              ". Run `pilot-log verify` on the data directory; restore the damaged segment from a replica or backup.";
+      return false;
+    }
+    if (e.segment != out.segment) {
+      // The last segment's header never reached the disk: it holds nothing.
+      if (::unlink(e.segment.c_str()) != 0) {
+        error = "cannot remove torn segment " + e.segment + ": " + std::strerror(errno);
+        return false;
+      }
+      fsync_dir(log_dir);
+      out.report = std::string("removed a segment whose header was torn: ") + where;
+    } else {
+      out.report = std::string("truncated a torn tail: ") + where;
+    }
+    out.repaired = true;
+  }
+  // Zero everything after the last valid record, so bytes of a torn batch can never
+  // be mistaken for records later.
+  if (!out.segment.empty() && !reset_tail(out.segment, out.end_offset, segment_bytes, error)) return false;
+  return true;
+}
+
+}  // namespace pilot::log

@@ -1,0 +1,183 @@
+#include "log/scanner.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace pilot::log {
+namespace {
+
+constexpr size_t kReadChunk = 1 << 20;
+
+}  // namespace
+
+std::vector<SegmentFile> list_segments(const std::string& log_dir) {
+  std::vector<SegmentFile> out;
+  DIR* d = opendir(log_dir.c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    uint64_t first = 0;
+    if (parse_segment_file_name(e->d_name, first)) out.push_back({first, log_dir + "/" + e->d_name});
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first_seq < b.first_seq; });
+  return out;
+}
+
+Scanner::Scanner(std::string log_dir, uint64_t from_seq, bool verify_chain)
+    : dir_(std::move(log_dir)), from_seq_(from_seq), verify_chain_(verify_chain) {}
+
+Scanner::~Scanner() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Scanner::Status Scanner::fail(ParseResult kind, std::string what) {
+  error_.segment = segments_.empty() ? dir_ : segments_[seg_index_].path;
+  error_.offset = offset_;
+  error_.after_seq = last_seq_;
+  error_.what = std::move(what);
+  error_.kind = kind;
+  error_.in_last_segment = seg_index_ + 1 >= segments_.size();
+  return Status::kError;
+}
+
+bool Scanner::fill(size_t need) {
+  while (buf_.size() - pos_ < need) {
+    if (pos_ > 0 && pos_ >= buf_.size() / 2) {
+      buf_.erase(0, pos_);
+      pos_ = 0;
+    }
+    size_t old = buf_.size();
+    buf_.resize(old + kReadChunk);
+    ssize_t n;
+    do {
+      n = ::pread(fd_, buf_.data() + old, kReadChunk, static_cast<off_t>(file_read_));
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+      buf_.resize(old);
+      return false;
+    }
+    buf_.resize(old + static_cast<size_t>(n));
+    file_read_ += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+// Opens segments_[index] and checks that its header continues the chain.
+bool Scanner::open_segment(size_t index) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  seg_index_ = index;
+  offset_ = 0;
+  buf_.clear();
+  pos_ = 0;
+  file_read_ = 0;
+  const SegmentFile& seg = segments_[index];
+  fd_ = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    fail(ParseResult::kCorrupt, std::string("cannot open segment: ") + std::strerror(errno));
+    return false;
+  }
+  fill(kSegmentHeaderSize);
+  SegmentHeader h;
+  if (!decode_segment_header(std::string_view(buf_).substr(0, kSegmentHeaderSize), h)) {
+    bool zero = std::all_of(buf_.begin(), buf_.end(), [](char c) { return c == 0; });
+    // A segment whose header never made it to disk is a torn tail, not damage.
+    fail(zero || buf_.size() < kSegmentHeaderSize ? ParseResult::kTruncated : ParseResult::kCorrupt,
+         "bad segment header");
+    return false;
+  }
+  if (h.first_seq != seg.first_seq) {
+    fail(ParseResult::kCorrupt, "segment header first_seq does not match its file name");
+    return false;
+  }
+  if (positioned_) {
+    if (h.first_seq != last_seq_ + 1 || h.prev_hash != last_hash_) {
+      fail(ParseResult::kCorrupt, "segment does not continue the previous one (missing or replaced segment)");
+      return false;
+    }
+  } else {
+    last_seq_ = h.first_seq - 1;
+    last_hash_ = h.prev_hash;
+    positioned_ = true;
+  }
+  current_path_ = seg.path;
+  pos_ = kSegmentHeaderSize;
+  offset_ = kSegmentHeaderSize;
+  return true;
+}
+
+Scanner::Status Scanner::next(Record& out) {
+  if (!started_) {
+    started_ = true;
+    segments_ = list_segments(dir_);
+    if (segments_.empty()) return Status::kEnd;
+    size_t start = 0;
+    for (size_t i = 0; i < segments_.size(); ++i)
+      if (segments_[i].first_seq <= from_seq_) start = i;
+    if (!open_segment(start)) return Status::kError;
+  }
+  if (fd_ < 0) {
+    if (!retry_open_) return Status::kError;
+    if (!open_segment(seg_index_)) return error_.kind == ParseResult::kTruncated ? Status::kEnd : Status::kError;
+    retry_open_ = false;
+  }
+  for (;;) {
+    fill(kRecordHeaderSize);
+    size_t consumed = 0;
+    ParseResult r = parse_record(std::string_view(buf_).substr(pos_), out, consumed);
+    if (r == ParseResult::kTruncated) {
+      // The header may be whole but the payload still on disk beyond the buffer.
+      uint32_t len = 0;
+      if (buf_.size() - pos_ >= 4) std::memcpy(&len, buf_.data() + pos_, 4);  // little-endian host
+      if (len <= kMaxPayload && fill(kRecordHeaderSize + len))
+        r = parse_record(std::string_view(buf_).substr(pos_), out, consumed);
+    }
+    if (r == ParseResult::kOk) {
+      if (std::string why = verify_chain_ ? check_chain(out, last_seq_, last_hash_, last_term_)
+                                          : (out.seq == last_seq_ + 1 ? "" : "sequence gap");
+          !why.empty()) {
+        if (live_) return Status::kEnd;
+        return fail(ParseResult::kCorrupt, why);
+      }
+      pos_ += consumed;
+      offset_ += consumed;
+      last_seq_ = out.seq;
+      last_hash_ = out.hash;
+      last_term_ = out.term;
+      if (out.seq < from_seq_) continue;
+      return Status::kRecord;
+    }
+    if (r != ParseResult::kEnd) {
+      if (live_) {  // a record being written right now: look again later
+        buf_.resize(pos_);
+        file_read_ = offset_;
+        return Status::kEnd;
+      }
+      return fail(r, to_string(r));
+    }
+    // End of data in this segment: continue in the next one, if there is one.
+    if (live_ && seg_index_ + 1 >= segments_.size()) segments_ = list_segments(dir_);
+    if (seg_index_ + 1 < segments_.size()) {
+      // Bytes after the end marker of a finished segment would be lost records.
+      if (!open_segment(seg_index_ + 1)) {
+        if (live_ && error_.kind == ParseResult::kTruncated) {
+          retry_open_ = true;  // the writer is creating it right now
+          return Status::kEnd;
+        }
+        return Status::kError;
+      }
+      continue;
+    }
+    // Forget what we read past the end so a later call sees newly written bytes.
+    buf_.resize(pos_);
+    file_read_ = offset_;
+    return Status::kEnd;
+  }
+}
+
+}  // namespace pilot::log

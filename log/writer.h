@@ -1,0 +1,146 @@
+// The group-commit writer: the only code that appends to the log.
+//
+// The story of one append:
+//   1. A handler on the loop thread calls append(). The record gets the next sequence
+//      number and its chain hash right there (so the caller can apply the event to
+//      the projections at once, in log order), and joins the pending batch.
+//   2. The writer thread takes the whole pending batch, writes it with one pwrite and
+//      makes it durable with one fdatasync — however many appenders were waiting.
+//   3. It publishes the new durable sequence number and calls `wake` (in the server:
+//      uv_async_send), and the loop thread's run_callbacks() fires every callback
+//      whose record is now durable, in sequence order. Replies go out from there.
+//
+// Fsync policy (`--fsync`):
+//   always     (default) a callback fires only after fdatasync covered its record.
+//   batch-ms=N callbacks fire after write(2) — the record survives a process crash,
+//              not a power loss — and fdatasync runs at most every N ms.
+//   none       never fdatasync; for tests and benchmarks only.
+//
+// I/O errors are fatal: after a failed fdatasync the kernel may have dropped the dirty
+// pages, so no later success could prove the record durable. The writer logs the
+// error and aborts the process; restart runs recovery.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/events.h"
+#include "log/format.h"
+#include "log/recovery.h"
+
+namespace pilot::log {
+
+struct FsyncPolicy {
+  enum class Mode { kAlways, kBatch, kNone };
+  Mode mode = Mode::kAlways;
+  int batch_ms = 0;
+  // "always" | "batch-ms=N" | "none"
+  static std::optional<FsyncPolicy> parse(std::string_view text);
+  std::string to_string() const;
+};
+
+struct WriterOptions {
+  std::string log_dir;  // <data dir>/log
+  FsyncPolicy fsync;
+  uint64_t segment_bytes = kDefaultSegmentBytes;
+  uint64_t term = 0;
+  // Called on the writer thread after records became durable. Must be thread-safe
+  // and cheap (e.g. uv_async_send); the loop thread then calls run_callbacks().
+  std::function<void()> wake;
+};
+
+struct WriterStats {
+  uint64_t batches = 0;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint64_t fsyncs = 0;
+  uint64_t fsync_ns_total = 0;
+};
+
+class Writer {
+ public:
+  using Callback = std::function<void(uint64_t seq)>;
+
+  // Continues the log recovered by recover() (which must have run first).
+  static std::unique_ptr<Writer> open(WriterOptions opts, const RecoveryResult& recovered, std::string& error);
+  ~Writer();  // close()
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // ---- loop thread only ----
+  // Returns the record's sequence number. `cb` (may be empty) fires from
+  // run_callbacks() once the record is durable.
+  uint64_t append(const Event& e, int64_t time_ns, Callback cb = {});
+  // Appends an already-encoded record (kind + payload) — replication and tools.
+  uint64_t append_raw(uint16_t kind, std::string_view payload, int64_t time_ns, Callback cb = {});
+  // Fires the callbacks of every durable record; returns how many fired.
+  size_t run_callbacks();
+  uint64_t last_seq() const { return last_seq_; }
+  const Hash& last_hash() const { return last_hash_; }
+  uint64_t term() const { return term_; }
+  void set_term(uint64_t t) { term_ = t; }
+
+  // ---- any thread ----
+  uint64_t durable_seq() const { return durable_seq_.load(std::memory_order_acquire); }
+  // Blocks until durable_seq() > after or the timeout passes; returns durable_seq().
+  uint64_t wait_durable(uint64_t after, std::chrono::milliseconds timeout) const;
+  // Blocks until everything appended so far is durable (also under batch-ms/none).
+  void flush();
+  // Flushes, stops the writer thread, closes the segment. Idempotent.
+  void close();
+  WriterStats stats() const;
+
+ private:
+  // A run of bytes the writer thread writes and syncs as one unit. It never spans
+  // segments and stays under kMaxBatchBytes unless one record alone is larger.
+  struct Chunk {
+    bool new_segment = false;
+    uint64_t first_seq = 0;  // when new_segment: header fields
+    Hash prev_hash{};
+    std::string bytes;
+    uint64_t last_seq = 0;
+  };
+
+  explicit Writer(WriterOptions opts);
+  void writer_main();
+  void open_segment_file(const Chunk& c);
+  void sync_file();
+  [[noreturn]] void die(const std::string& what);
+
+  WriterOptions opts_;
+  // loop-thread state
+  uint64_t last_seq_ = 0;
+  Hash last_hash_{};
+  uint64_t term_ = 0;
+  uint64_t seg_used_ = 0;  // bytes in the current segment including pending
+  std::deque<std::pair<uint64_t, Callback>> callbacks_;
+
+  // shared with the writer thread
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;
+  mutable std::condition_variable durable_cv_;
+  std::vector<Chunk> pending_;
+  bool stop_ = false;
+  uint64_t flush_requested_ = 0;  // seq that flush() wants fdatasync'd
+  std::atomic<uint64_t> durable_seq_{0};
+  WriterStats stats_;
+
+  // writer-thread state
+  int fd_ = -1;
+  std::string seg_path_;
+  uint64_t file_off_ = 0;
+  uint64_t synced_seq_ = 0;
+  uint64_t written_seq_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace pilot::log
