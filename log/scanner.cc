@@ -67,47 +67,52 @@ bool Scanner::fill(size_t need) {
   return true;
 }
 
-// Opens segments_[index] and checks that its header continues the chain.
+// Opens segments_[index] and checks that its header continues the chain. On failure
+// the scanner still points just past the last good record.
 bool Scanner::open_segment(size_t index) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-  seg_index_ = index;
-  offset_ = 0;
-  buf_.clear();
-  pos_ = 0;
-  file_read_ = 0;
   const SegmentFile& seg = segments_[index];
-  fd_ = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) {
-    fail(ParseResult::kCorrupt, std::string("cannot open segment: ") + std::strerror(errno));
+  auto fail_here = [&](ParseResult kind, std::string what) {
+    error_.segment = seg.path;
+    error_.offset = 0;
+    error_.after_seq = last_seq_;
+    error_.what = std::move(what);
+    error_.kind = kind;
+    error_.in_last_segment = index + 1 >= segments_.size();
     return false;
-  }
-  fill(kSegmentHeaderSize);
+  };
+  int fd = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_here(ParseResult::kCorrupt, std::string("cannot open segment: ") + std::strerror(errno));
+  char raw[kSegmentHeaderSize];
+  ssize_t n = ::pread(fd, raw, sizeof raw, 0);
+  std::string_view head(raw, n > 0 ? static_cast<size_t>(n) : 0);
   SegmentHeader h;
-  if (!decode_segment_header(std::string_view(buf_).substr(0, kSegmentHeaderSize), h)) {
-    bool zero = std::all_of(buf_.begin(), buf_.end(), [](char c) { return c == 0; });
+  if (!decode_segment_header(head, h)) {
+    ::close(fd);
+    bool zero = std::all_of(head.begin(), head.end(), [](char c) { return c == 0; });
     // A segment whose header never made it to disk is a torn tail, not damage.
-    fail(zero || buf_.size() < kSegmentHeaderSize ? ParseResult::kTruncated : ParseResult::kCorrupt,
-         "bad segment header");
-    return false;
+    return fail_here(zero || head.size() < kSegmentHeaderSize ? ParseResult::kTruncated : ParseResult::kCorrupt,
+                     "bad segment header");
   }
-  if (h.first_seq != seg.first_seq) {
-    fail(ParseResult::kCorrupt, "segment header first_seq does not match its file name");
-    return false;
+  std::string why;
+  if (h.first_seq != seg.first_seq) why = "segment header first_seq does not match its file name";
+  if (positioned_ && (h.first_seq != last_seq_ + 1 || h.prev_hash != last_hash_))
+    why = "segment does not continue the previous one (missing or replaced segment)";
+  if (!why.empty()) {
+    ::close(fd);
+    return fail_here(ParseResult::kCorrupt, why);
   }
-  if (positioned_) {
-    if (h.first_seq != last_seq_ + 1 || h.prev_hash != last_hash_) {
-      fail(ParseResult::kCorrupt, "segment does not continue the previous one (missing or replaced segment)");
-      return false;
-    }
-  } else {
+  if (!positioned_) {
     last_seq_ = h.first_seq - 1;
     last_hash_ = h.prev_hash;
     positioned_ = true;
   }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  seg_index_ = index;
   current_path_ = seg.path;
-  pos_ = kSegmentHeaderSize;
-  offset_ = kSegmentHeaderSize;
+  buf_.clear();
+  pos_ = 0;
+  offset_ = file_read_ = kSegmentHeaderSize;
   return true;
 }
 
@@ -121,11 +126,14 @@ Scanner::Status Scanner::next(Record& out) {
       if (segments_[i].first_seq <= from_seq_) start = i;
     if (!open_segment(start)) return Status::kError;
   }
-  if (fd_ < 0) {
-    if (!retry_open_) return Status::kError;
-    if (!open_segment(seg_index_)) return error_.kind == ParseResult::kTruncated ? Status::kEnd : Status::kError;
+  if (fd_ < 0) return Status::kError;
+  if (retry_open_) {
+    segments_ = list_segments(dir_);
+    if (seg_index_ + 1 >= segments_.size()) return Status::kEnd;
+    if (!open_segment(seg_index_ + 1)) return error_.kind == ParseResult::kTruncated ? Status::kEnd : Status::kError;
     retry_open_ = false;
   }
+  bool refreshed = false;
   for (;;) {
     fill(kRecordHeaderSize);
     size_t consumed = 0;
@@ -161,7 +169,15 @@ Scanner::Status Scanner::next(Record& out) {
       return fail(r, to_string(r));
     }
     // End of data in this segment: continue in the next one, if there is one.
-    if (live_ && seg_index_ + 1 >= segments_.size()) segments_ = list_segments(dir_);
+    if (live_ && !refreshed) {
+      // The buffer may hold zeros read before the writer filled them. List the
+      // directory first, then re-read: a segment is complete before the next exists.
+      if (seg_index_ + 1 >= segments_.size()) segments_ = list_segments(dir_);
+      buf_.resize(pos_);
+      file_read_ = offset_;
+      refreshed = true;
+      continue;
+    }
     if (seg_index_ + 1 < segments_.size()) {
       // Bytes after the end marker of a finished segment would be lost records.
       if (!open_segment(seg_index_ + 1)) {
@@ -171,6 +187,7 @@ Scanner::Status Scanner::next(Record& out) {
         }
         return Status::kError;
       }
+      refreshed = false;
       continue;
     }
     // Forget what we read past the end so a later call sees newly written bytes.
