@@ -1,0 +1,185 @@
+// rendezvous: the Pilot control-plane server.
+//
+// This build opens the data directory (recovers the log, loads the snapshot, replays
+// the tail), keeps snapshots fresh in the background and shuts down cleanly on
+// SIGTERM. The registry port, the embedded beacon and the admin HTTP server arrive
+// with their own issues; until then it serves nothing and says so.
+#include <uv.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "core/ed25519.h"
+#include "core/flags.h"
+#include "core/logging.h"
+#include "log/writer.h"
+#include "projections/store.h"
+
+namespace {
+
+using namespace pilot;
+
+struct Config {
+  std::string data_dir = "pilot-data";
+  std::string fsync = "always";
+  uint64_t segment_mb = 64;
+  uint64_t snapshot_every = 100000;
+  uint64_t snapshot_interval_s = 300;
+  std::string log_level = "info";
+};
+
+struct Server {
+  Config cfg;
+  DataDir dir;
+  State state;
+  std::unique_ptr<log::Writer> writer;
+  std::unique_ptr<Snapshotter> snapshotter;
+  uint64_t snapshot_seq = 0;
+  uv_loop_t* loop = nullptr;
+  uv_async_t durable_async{};
+  uv_signal_t sigterm{}, sigint{};
+  uv_timer_t snapshot_timer{};
+  std::chrono::steady_clock::time_point last_snapshot = std::chrono::steady_clock::now();
+  bool stopping = false;
+};
+
+// Runs every second: snapshot after snapshot_every new records, or after
+// snapshot_interval seconds if anything changed at all.
+void maybe_snapshot(Server& s) {
+  uint64_t durable = s.writer->durable_seq();
+  if (durable <= s.snapshot_seq || s.snapshotter->running()) return;
+  auto now = std::chrono::steady_clock::now();
+  bool due = durable - s.snapshot_seq >= s.cfg.snapshot_every ||
+             now - s.last_snapshot >= std::chrono::seconds(s.cfg.snapshot_interval_s);
+  if (!due) return;
+  s.last_snapshot = now;
+  s.snapshotter->start(durable, [](const Snapshotter::Result& r) {
+    if (r.error.empty())
+      LOG_INFO("snapshot: wrote seq %llu in %.2f s", (unsigned long long)r.seq, r.seconds);
+    else
+      LOG_ERROR("snapshot failed: %s (the log still holds everything; will retry)", r.error.c_str());
+  });
+  s.snapshot_seq = durable;  // a failed attempt is retried after the next interval's records
+}
+
+void shutdown(Server& s, const char* why) {
+  if (s.stopping) return;
+  s.stopping = true;
+  LOG_INFO("%s: shutting down", why);
+  uv_timer_stop(&s.snapshot_timer);
+  s.writer->close();  // every appended record is durable after this
+  s.snapshotter->wait();
+  if (s.writer->last_seq() > s.snapshot_seq) {
+    auto r = s.snapshotter->run(s.writer->last_seq());
+    if (r.error.empty())
+      LOG_INFO("snapshot: wrote seq %llu in %.2f s", (unsigned long long)r.seq, r.seconds);
+    else
+      LOG_ERROR("final snapshot failed: %s (next start replays the log instead)", r.error.c_str());
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.durable_async), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.sigterm), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.snapshot_timer), nullptr);
+}
+
+int run(Config cfg) {
+  crypto_init();
+  set_log_level(cfg.log_level.c_str());
+  auto policy = log::FsyncPolicy::parse(cfg.fsync);
+  if (!policy) {
+    LOG_ERROR("invalid --fsync \"%s\": use always, batch-ms=N or none", cfg.fsync.c_str());
+    return 2;
+  }
+  Server s;
+  s.cfg = cfg;
+  s.dir.root = cfg.data_dir;
+  const uint64_t segment_bytes = cfg.segment_mb << 20;
+  LOG_INFO("pilot rendezvous starting: data dir %s, fsync %s", cfg.data_dir.c_str(), policy->to_string().c_str());
+
+  RestoreReport rep;
+  std::string err;
+  if (!restore_state(s.dir, segment_bytes, s.state, rep, err)) {
+    LOG_ERROR("cannot open data directory %s: %s", cfg.data_dir.c_str(), err.c_str());
+    return 1;
+  }
+  if (rep.log.repaired) LOG_WARN("log: %s", rep.log.report.c_str());
+  LOG_INFO("log: %llu records (last seq %llu, term %llu)", (unsigned long long)rep.log.records,
+           (unsigned long long)rep.log.last_seq, (unsigned long long)rep.log.last_term);
+  LOG_INFO("state: snapshot at seq %llu loaded in %.2f s, %llu records replayed in %.2f s; %zu nodes, %zu networks",
+           (unsigned long long)rep.snapshot_seq, rep.load_seconds, (unsigned long long)rep.replayed,
+           rep.replay_seconds, s.state.directory.nodes().size(), s.state.networks.all().size());
+
+  s.loop = uv_default_loop();
+  uv_async_init(s.loop, &s.durable_async, [](uv_async_t* a) {
+    static_cast<Server*>(a->data)->writer->run_callbacks();
+  });
+  s.durable_async.data = &s;
+  log::WriterOptions wo;
+  wo.log_dir = s.dir.log_dir();
+  wo.fsync = *policy;
+  wo.segment_bytes = segment_bytes;
+  wo.wake = [a = &s.durable_async] { uv_async_send(a); };
+  s.writer = log::Writer::open(wo, rep.log, err);
+  if (!s.writer) {
+    LOG_ERROR("cannot open the log for writing: %s", err.c_str());
+    return 1;
+  }
+  s.snapshotter = std::make_unique<Snapshotter>(s.dir);
+  s.snapshot_seq = rep.snapshot_seq;
+
+  for (auto [sig, h] : {std::pair{SIGTERM, &s.sigterm}, std::pair{SIGINT, &s.sigint}}) {
+    uv_signal_init(s.loop, h);
+    h->data = &s;
+    uv_signal_start(
+        h, [](uv_signal_t* sh, int signum) {
+          shutdown(*static_cast<Server*>(sh->data), signum == SIGTERM ? "SIGTERM" : "SIGINT");
+        },
+        sig);
+  }
+  uv_timer_init(s.loop, &s.snapshot_timer);
+  s.snapshot_timer.data = &s;
+  uv_timer_start(
+      &s.snapshot_timer, [](uv_timer_t* t) { maybe_snapshot(*static_cast<Server*>(t->data)); }, 1000, 1000);
+
+  LOG_INFO("ready. NOTE: this build only opens the event log; the registry (TCP :9000), embedded beacon "
+           "(UDP :9001) and admin HTTP (:3000) are not implemented yet");
+  uv_run(s.loop, UV_RUN_DEFAULT);
+  uv_loop_close(s.loop);
+  LOG_INFO("stopped cleanly at seq %llu", (unsigned long long)s.writer->last_seq());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  Flags flags("rendezvous",
+              "Pilot Protocol rendezvous server (control plane). State lives in an event log with SQLite "
+              "snapshots\nin the data directory. SIGTERM/SIGINT: finish durable writes, snapshot, exit 0.");
+  flags.add_string(&cfg.data_dir, "data-dir", "PILOT_DATA_DIR", "data directory (log/ segments + snapshot.db)");
+  flags.add_string(&cfg.fsync, "fsync", "PILOT_FSYNC",
+                   "log durability: always (ack after fdatasync), batch-ms=N (ack after write, sync every N ms), "
+                   "none (tests only)");
+  flags.add_uint(&cfg.segment_mb, "segment-mb", "PILOT_SEGMENT_MB", "log segment size in MiB");
+  flags.add_uint(&cfg.snapshot_every, "snapshot-every", "PILOT_SNAPSHOT_EVERY",
+                 "write a background snapshot after this many new records");
+  flags.add_uint(&cfg.snapshot_interval_s, "snapshot-interval", "PILOT_SNAPSHOT_INTERVAL",
+                 "also snapshot every this many seconds if anything changed");
+  flags.add_string(&cfg.log_level, "log-level", "PILOT_LOG_LEVEL", "debug, info, warn or error");
+  switch (flags.parse(argc, argv)) {
+    case Flags::Result::kHelp: std::fputs(flags.usage().c_str(), stdout); return 0;
+    case Flags::Result::kError: std::fprintf(stderr, "rendezvous: %s\n", flags.error().c_str()); return 2;
+    case Flags::Result::kOk: break;
+  }
+  if (!flags.positional().empty()) {
+    std::fprintf(stderr, "rendezvous: unexpected argument \"%s\" (see --help)\n", flags.positional()[0].c_str());
+    return 2;
+  }
+  if (cfg.segment_mb < 1 || cfg.segment_mb > 4096 || cfg.snapshot_interval_s < 1) {
+    std::fprintf(stderr, "rendezvous: --segment-mb must be 1..4096 and --snapshot-interval at least 1\n");
+    return 2;
+  }
+  return run(cfg);
+}
