@@ -52,14 +52,18 @@ bool recover(const std::string& log_dir, uint64_t segment_bytes, RecoveryResult&
     char where[512];
     std::snprintf(where, sizeof where, "%s at offset %llu (after seq %llu): %s", e.segment.c_str(),
                   (unsigned long long)e.offset, (unsigned long long)e.after_seq, e.what.c_str());
-    bool torn = e.in_last_segment &&
-                !valid_record_after(e.segment, e.offset + kTornTailWindow, e.after_seq);
+    // A torn write leaves bytes that fail their checksum, never a checksummed record
+    // out of chain, and can only tear a segment header that is zeros or short.
+    const bool header_failed = e.segment != out.segment;
+    bool torn = e.in_last_segment && !e.chain_error &&
+                (header_failed ? e.kind == ParseResult::kTruncated
+                               : !valid_record_after(e.segment, e.offset + kTornTailWindow, e.after_seq));
     if (!torn) {
       error = std::string("log corruption in the middle of the log, refusing to start: ") + where +
               ". Run `pilot-log verify` on the data directory; restore the damaged segment from a replica or backup.";
       return false;
     }
-    if (e.segment != out.segment) {
+    if (header_failed) {
       // The last segment's header never reached the disk: it holds nothing.
       if (::unlink(e.segment.c_str()) != 0) {
         error = "cannot remove torn segment " + e.segment + ": " + std::strerror(errno);

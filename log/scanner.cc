@@ -41,6 +41,7 @@ Scanner::Status Scanner::fail(ParseResult kind, std::string what) {
   error_.after_seq = last_seq_;
   error_.what = std::move(what);
   error_.kind = kind;
+  error_.chain_error = false;
   error_.in_last_segment = seg_index_ + 1 >= segments_.size();
   return Status::kError;
 }
@@ -77,6 +78,7 @@ bool Scanner::open_segment(size_t index) {
     error_.after_seq = last_seq_;
     error_.what = std::move(what);
     error_.kind = kind;
+    error_.chain_error = false;
     error_.in_last_segment = index + 1 >= segments_.size();
     return false;
   };
@@ -150,7 +152,9 @@ Scanner::Status Scanner::next(Record& out) {
                                           : (out.seq == last_seq_ + 1 ? "" : "sequence gap");
           !why.empty()) {
         if (live_) return Status::kEnd;
-        return fail(ParseResult::kCorrupt, why);
+        fail(ParseResult::kCorrupt, why);
+        error_.chain_error = true;
+        return Status::kError;
       }
       pos_ += consumed;
       offset_ += consumed;

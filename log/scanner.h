@@ -27,6 +27,9 @@ struct ScanError {
   uint64_t after_seq = 0;  // last good sequence number before it
   std::string what;
   ParseResult kind = ParseResult::kCorrupt;
+  // The bytes were a whole, checksummed record that does not continue the chain
+  // (wrong seq, term or hash): never a torn write, always damage or tampering.
+  bool chain_error = false;
   bool in_last_segment = false;
 };
 

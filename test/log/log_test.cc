@@ -288,6 +288,37 @@ TEST(Recovery, TornSegmentHeaderIsRemoved) {
   EXPECT_EQ(read_all(dir.path()).size(), 23u);
 }
 
+TEST(Recovery, ReplacedLastSegmentIsRefusedNotDeleted) {
+  testsupport::TempDir dir;
+  write_records(dir.path(), 600, 16 << 10);
+  auto last = list_segments(dir.path()).back();
+  Hash bogus;
+  bogus.fill(0x42);
+  patch_file(last.path, 0, encode_segment_header({last.first_seq, bogus}));  // valid crc, wrong chain
+  RecoveryResult r;
+  std::string err;
+  EXPECT_FALSE(recover(dir.path(), 16 << 10, r, err));
+  EXPECT_NE(err.find("does not continue"), std::string::npos) << err;
+  EXPECT_TRUE(fs::exists(last.path)) << "a segment of valid records must never be deleted";
+}
+
+TEST(Recovery, ChecksummedRecordOutOfChainAtTheTailIsRefused) {
+  testsupport::TempDir dir;
+  write_records(dir.path(), 30);
+  Scanner s(dir.path());
+  Record rec;
+  while (s.next(rec) == Scanner::Status::kRecord) {
+  }
+  std::string forged;
+  Hash wrong{};
+  append_record(forged, wrong, s.last_seq() + 1, s.last_term(), 0, 5, "forged");
+  patch_file(s.current_segment(), s.current_offset(), forged);
+  RecoveryResult r;
+  std::string err;
+  EXPECT_FALSE(recover(dir.path(), kDefaultSegmentBytes, r, err));
+  EXPECT_NE(err.find("hash chain"), std::string::npos) << err;
+}
+
 TEST(Tailer, FollowsALiveWriterInProcess) {
   testsupport::TempDir dir;
   auto o = open_log(dir.path(), FsyncPolicy::Mode::kAlways, 8 << 10);  // small segments: rollovers while tailing
