@@ -110,10 +110,11 @@ bool is_known_kind(uint16_t raw) { return find(static_cast<EventKind>(raw)) != n
 std::string encode_payload(const Event& e) {
   std::string out;
   Encoder enc(out);
-  std::visit([&](const auto& ev) { std::decay_t<decltype(ev)>::fields(ev, [&](std::string_view, const auto& v) {
-                 put_field(enc, v);
-               }); },
-             e);
+  std::visit(
+      [&](const auto& ev) {
+        std::decay_t<decltype(ev)>::fields(ev, [&](std::string_view, const auto& v) { put_field(enc, v); });
+      },
+      e);
   return out;
 }
 

@@ -16,13 +16,12 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "core/codec.h"
 
@@ -446,8 +445,7 @@ struct AuditExportConfigured {  // empty format or endpoint disables
   std::string index;
   std::string source;
   static void fields(auto& s, auto&& f) {
-    f("format", s.format), f("endpoint", s.endpoint), f("token", s.token), f("index", s.index),
-        f("source", s.source);
+    f("format", s.format), f("endpoint", s.endpoint), f("token", s.token), f("index", s.index), f("source", s.source);
   }
 };
 
@@ -490,8 +488,7 @@ using Event =
                  MemberJoined, MemberLeft, NetworkDeleted, NetworkRenamed, NetworkEnterpriseSet, MemberRoleSet,
                  MemberTagsSet, NetworkPolicySet, ExprPolicySet, InviteCreated, InviteRemoved, RbacPreAssigned,
                  TrustAdded, TrustRevoked, HandshakeRequested, HandshakeResponded, HandshakeInboxDrained,
-                 BeaconRegistered, WebhookConfigured, AuditExportConfigured, IdpConfigured,
-                 IdentityWebhookConfigured>;
+                 BeaconRegistered, WebhookConfigured, AuditExportConfigured, IdpConfigured, IdentityWebhookConfigured>;
 
 EventKind kind_of(const Event& e);
 std::string_view kind_name(EventKind k);  // "" for an unknown kind

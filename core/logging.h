@@ -13,8 +13,8 @@ bool set_log_level(const char* name);
 bool log_enabled(LogLevel level);
 void log_line(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define PILOT_LOG(level, ...)                                       \
-  do {                                                              \
+#define PILOT_LOG(level, ...)                                               \
+  do {                                                                      \
     if (::pilot::log_enabled(level)) ::pilot::log_line(level, __VA_ARGS__); \
   } while (0)
 #define LOG_DEBUG(...) PILOT_LOG(::pilot::LogLevel::kDebug, __VA_ARGS__)

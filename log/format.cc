@@ -95,16 +95,22 @@ const char* to_string(ParseResult r) {
   return "?";
 }
 
-ParseResult parse_record(std::string_view b, Record& out, size_t& consumed) {
+ParseResult parse_record(std::string_view b, Record& out, size_t& consumed, const char** why) {
   consumed = 0;
-  if (b.size() < kRecordHeaderSize) return all_zero(b) ? ParseResult::kEnd : ParseResult::kTruncated;
+  auto bad = [&](ParseResult r, const char* reason) {
+    if (why) *why = reason;
+    return r;
+  };
+  if (b.size() < kRecordHeaderSize)
+    return all_zero(b) ? ParseResult::kEnd : bad(ParseResult::kTruncated, "record header cut short");
   if (all_zero(b.substr(0, kRecordHeaderSize))) return ParseResult::kEnd;
   const char* h = b.data();
   uint32_t len = get_le<uint32_t>(h);
-  if (len > kMaxPayload) return ParseResult::kCorrupt;
-  if (b.size() < kRecordHeaderSize + len) return ParseResult::kTruncated;
-  if (get_le<uint32_t>(h + 4) != record_crc(h, kRecordHeaderSize + len)) return ParseResult::kCorrupt;
-  if (get_le<uint16_t>(h + 34) != 0) return ParseResult::kCorrupt;
+  if (len > kMaxPayload) return bad(ParseResult::kCorrupt, "record length over the 1 MiB maximum");
+  if (b.size() < kRecordHeaderSize + len) return bad(ParseResult::kTruncated, "record payload cut short");
+  if (get_le<uint32_t>(h + 4) != record_crc(h, kRecordHeaderSize + len))
+    return bad(ParseResult::kCorrupt, "record checksum mismatch");
+  if (get_le<uint16_t>(h + 34) != 0) return bad(ParseResult::kCorrupt, "record flags not zero");
   out.seq = get_le<uint64_t>(h + 8);
   out.term = get_le<uint64_t>(h + 16);
   out.time_ns = get_le<int64_t>(h + 24);
@@ -133,7 +139,8 @@ std::string check_chain(const Record& r, uint64_t prev_seq, const Hash& prev_has
   put_le<uint64_t>(&fields[8], r.term);
   put_le<int64_t>(&fields[16], r.time_ns);
   put_le<uint16_t>(&fields[24], r.kind);
-  if (chain_hash(prev_hash, fields, r.payload) != r.hash) return "hash chain broken: record was edited, dropped or reordered";
+  if (chain_hash(prev_hash, fields, r.payload) != r.hash)
+    return "hash chain broken: record was edited, dropped or reordered";
   return {};
 }
 

@@ -100,8 +100,9 @@ enum class ParseResult {
 const char* to_string(ParseResult r);
 
 // Parses the record at the start of `bytes` (framing + crc only; the caller checks
-// seq continuity and the hash chain). On kOk, `consumed` is its size on disk.
-ParseResult parse_record(std::string_view bytes, Record& out, size_t& consumed);
+// seq continuity and the hash chain). On kOk, `consumed` is its size on disk. On
+// failure `*why` (if given) names the check that failed.
+ParseResult parse_record(std::string_view bytes, Record& out, size_t& consumed, const char** why = nullptr);
 
 // Checks that `r` continues the chain after (prev_seq, prev_hash, prev_term).
 // Returns an empty string if it does, else what is wrong.

@@ -33,7 +33,7 @@ bool valid_record_after(const std::string& path, uint64_t from, uint64_t after_s
 
 }  // namespace
 
-bool recover(const std::string& log_dir, uint64_t segment_bytes, RecoveryResult& out, std::string& error) {
+bool inspect(const std::string& log_dir, RecoveryResult& out, std::string& error) {
   out = RecoveryResult{};
   Scanner s(log_dir, 1, /*verify_chain=*/true);
   Record r;
@@ -46,35 +46,44 @@ bool recover(const std::string& log_dir, uint64_t segment_bytes, RecoveryResult&
   out.last_hash = s.last_hash();
   out.segment = s.current_segment();
   out.end_offset = s.current_offset();
+  if (st != Scanner::Status::kError) return true;
 
-  if (st == Scanner::Status::kError) {
-    const ScanError& e = s.error();
-    char where[512];
-    std::snprintf(where, sizeof where, "%s at offset %llu (after seq %llu): %s", e.segment.c_str(),
-                  (unsigned long long)e.offset, (unsigned long long)e.after_seq, e.what.c_str());
-    // A torn write leaves bytes that fail their checksum, never a checksummed record
-    // out of chain, and can only tear a segment header that is zeros or short.
-    const bool header_failed = e.segment != out.segment;
-    bool torn = e.in_last_segment && !e.chain_error &&
-                (header_failed ? e.kind == ParseResult::kTruncated
-                               : !valid_record_after(e.segment, e.offset + kTornTailWindow, e.after_seq));
-    if (!torn) {
-      error = std::string("log corruption in the middle of the log, refusing to start: ") + where +
-              ". Run `pilot-log verify` on the data directory; restore the damaged segment from a replica or backup.";
+  const ScanError& e = s.error();
+  char where[512];
+  std::snprintf(where, sizeof where, "%s at offset %llu (after seq %llu): %s", e.segment.c_str(),
+                (unsigned long long)e.offset, (unsigned long long)e.after_seq, e.what.c_str());
+  // A torn write leaves bytes that fail their checksum, never a checksummed record
+  // out of chain, and can only tear a segment header that is zeros or short.
+  const bool header_failed = e.segment != out.segment;
+  bool torn = e.in_last_segment && !e.chain_error &&
+              (header_failed ? e.kind == ParseResult::kTruncated
+                             : !valid_record_after(e.segment, e.offset + kTornTailWindow, e.after_seq));
+  if (!torn) {
+    error = std::string("log corruption in the middle of the log, refusing to start: ") + where +
+            ". Run `pilot-log verify` on the data directory; restore the damaged segment from a replica or backup.";
+    return false;
+  }
+  out.repaired = true;
+  if (header_failed) {
+    out.remove_segment = e.segment;
+    out.report = std::string("torn tail: a segment whose header never reached the disk: ") + where;
+  } else {
+    out.report = std::string("torn tail: ") + where;
+  }
+  return true;
+}
+
+bool recover(const std::string& log_dir, uint64_t segment_bytes, RecoveryResult& out, std::string& error) {
+  if (!inspect(log_dir, out, error)) return false;
+  if (!out.remove_segment.empty()) {
+    if (::unlink(out.remove_segment.c_str()) != 0) {
+      error = "cannot remove torn segment " + out.remove_segment + ": " + std::strerror(errno);
       return false;
     }
-    if (header_failed) {
-      // The last segment's header never reached the disk: it holds nothing.
-      if (::unlink(e.segment.c_str()) != 0) {
-        error = "cannot remove torn segment " + e.segment + ": " + std::strerror(errno);
-        return false;
-      }
-      fsync_dir(log_dir);
-      out.report = std::string("removed a segment whose header was torn: ") + where;
-    } else {
-      out.report = std::string("truncated a torn tail: ") + where;
-    }
-    out.repaired = true;
+    fsync_dir(log_dir);
+    out.report = "removed " + out.report;
+  } else if (out.repaired) {
+    out.report = "cut " + out.report;
   }
   // Zero everything after the last valid record, so bytes of a torn batch can never
   // be mistaken for records later.

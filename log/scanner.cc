@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,6 +43,7 @@ Scanner::Status Scanner::fail(ParseResult kind, std::string what) {
   error_.what = std::move(what);
   error_.kind = kind;
   error_.chain_error = false;
+  error_.past_end = false;
   error_.in_last_segment = seg_index_ + 1 >= segments_.size();
   return Status::kError;
 }
@@ -52,11 +54,16 @@ bool Scanner::fill(size_t need) {
       buf_.erase(0, pos_);
       pos_ = 0;
     }
+    // Read what the file holds, up to a chunk: small files must not cost a 1 MiB buffer.
+    struct stat st;
+    if (::fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) <= file_read_) return false;
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kReadChunk, uint64_t(st.st_size) - file_read_));
+    want = std::max(want, std::min<size_t>(need, uint64_t(st.st_size) - file_read_));
     size_t old = buf_.size();
-    buf_.resize(old + kReadChunk);
+    buf_.resize(old + want);
     ssize_t n;
     do {
-      n = ::pread(fd_, buf_.data() + old, kReadChunk, static_cast<off_t>(file_read_));
+      n = ::pread(fd_, buf_.data() + old, want, static_cast<off_t>(file_read_));
     } while (n < 0 && errno == EINTR);
     if (n <= 0) {
       buf_.resize(old);
@@ -79,6 +86,7 @@ bool Scanner::open_segment(size_t index) {
     error_.what = std::move(what);
     error_.kind = kind;
     error_.chain_error = false;
+    error_.past_end = false;
     error_.in_last_segment = index + 1 >= segments_.size();
     return false;
   };
@@ -118,6 +126,19 @@ bool Scanner::open_segment(size_t index) {
   return true;
 }
 
+std::optional<uint64_t> Scanner::nonzero_after_end() {
+  std::string chunk(kReadChunk, '\0');
+  uint64_t at = offset_;
+  for (;;) {
+    ssize_t n = ::pread(fd_, chunk.data(), chunk.size(), static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    for (ssize_t i = 0; i < n; ++i)
+      if (chunk[static_cast<size_t>(i)] != 0) return at + static_cast<uint64_t>(i);
+    at += static_cast<uint64_t>(n);
+  }
+}
+
 Scanner::Status Scanner::next(Record& out) {
   if (!started_) {
     started_ = true;
@@ -139,13 +160,14 @@ Scanner::Status Scanner::next(Record& out) {
   for (;;) {
     fill(kRecordHeaderSize);
     size_t consumed = 0;
-    ParseResult r = parse_record(std::string_view(buf_).substr(pos_), out, consumed);
+    const char* why_bad = "corrupt record";
+    ParseResult r = parse_record(std::string_view(buf_).substr(pos_), out, consumed, &why_bad);
     if (r == ParseResult::kTruncated) {
       // The header may be whole but the payload still on disk beyond the buffer.
       uint32_t len = 0;
       if (buf_.size() - pos_ >= 4) std::memcpy(&len, buf_.data() + pos_, 4);  // little-endian host
       if (len <= kMaxPayload && fill(kRecordHeaderSize + len))
-        r = parse_record(std::string_view(buf_).substr(pos_), out, consumed);
+        r = parse_record(std::string_view(buf_).substr(pos_), out, consumed, &why_bad);
     }
     if (r == ParseResult::kOk) {
       if (std::string why = verify_chain_ ? check_chain(out, last_seq_, last_hash_, last_term_)
@@ -170,7 +192,7 @@ Scanner::Status Scanner::next(Record& out) {
         file_read_ = offset_;
         return Status::kEnd;
       }
-      return fail(r, to_string(r));
+      return fail(r, why_bad);
     }
     // End of data in this segment: continue in the next one, if there is one.
     if (live_ && !refreshed) {
@@ -182,8 +204,18 @@ Scanner::Status Scanner::next(Record& out) {
       refreshed = true;
       continue;
     }
+    if (!live_) {
+      // Past the end of data a segment holds only zeros (preallocation, and recovery
+      // zeroes every cut). Anything else would be records hidden behind a zeroed gap.
+      if (auto nz = nonzero_after_end()) {
+        fail(ParseResult::kCorrupt, "non-zero bytes at offset " + std::to_string(*nz) +
+                                        " after the end of data (records hidden behind "
+                                        "a zeroed gap, or a torn write)");
+        error_.past_end = true;
+        return Status::kError;
+      }
+    }
     if (seg_index_ + 1 < segments_.size()) {
-      // Bytes after the end marker of a finished segment would be lost records.
       if (!open_segment(seg_index_ + 1)) {
         if (live_ && error_.kind == ParseResult::kTruncated) {
           retry_open_ = true;  // the writer is creating it right now

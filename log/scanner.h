@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct ScanError {
   // The bytes were a whole, checksummed record that does not continue the chain
   // (wrong seq, term or hash): never a torn write, always damage or tampering.
   bool chain_error = false;
+  // The data ended cleanly but non-zero bytes follow before the end of the file:
+  // records hidden behind a zeroed gap, or bytes of a torn write.
+  bool past_end = false;
   bool in_last_segment = false;
 };
 
@@ -64,6 +68,8 @@ class Scanner {
  private:
   bool open_segment(size_t index);
   bool fill(size_t need);
+  // First non-zero byte at or after the current offset of the current segment.
+  std::optional<uint64_t> nonzero_after_end();
   Status fail(ParseResult kind, std::string what);
 
   std::string dir_;
@@ -74,10 +80,10 @@ class Scanner {
   size_t seg_index_ = 0;
   int fd_ = -1;
   std::string current_path_;
-  uint64_t offset_ = 0;      // file offset of buf_[pos_]
-  std::string buf_;          // bytes read ahead from the current segment
+  uint64_t offset_ = 0;  // file offset of buf_[pos_]
+  std::string buf_;      // bytes read ahead from the current segment
   size_t pos_ = 0;
-  uint64_t file_read_ = 0;   // file offset of buf_.end()
+  uint64_t file_read_ = 0;  // file offset of buf_.end()
   bool started_ = false;
   bool retry_open_ = false;  // live: the next segment existed without a header yet
   bool positioned_ = false;  // chain state known (set by the first segment header)

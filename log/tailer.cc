@@ -8,9 +8,7 @@ constexpr auto kPollInterval = std::chrono::milliseconds(2);
 }
 
 Tailer::Tailer(std::string log_dir, uint64_t from_seq, const Writer* writer)
-    : scanner_(std::move(log_dir), from_seq, /*verify_chain=*/true),
-      writer_(writer),
-      next_seq_(from_seq) {
+    : scanner_(std::move(log_dir), from_seq, /*verify_chain=*/true), writer_(writer), next_seq_(from_seq) {
   scanner_.set_live(true);
 }
 
@@ -21,9 +19,7 @@ Tailer::Status Tailer::next(Record& out, std::chrono::milliseconds wait) {
     bool may_read = !writer_ || writer_->durable_seq() >= next_seq_;
     if (may_read) {
       switch (scanner_.next(out)) {
-        case Scanner::Status::kRecord:
-          next_seq_ = out.seq + 1;
-          return Status::kRecord;
+        case Scanner::Status::kRecord: next_seq_ = out.seq + 1; return Status::kRecord;
         case Scanner::Status::kError: return Status::kError;
         case Scanner::Status::kEnd: break;
       }

@@ -86,8 +86,8 @@ uint64_t Writer::append_raw(uint16_t kind, std::string_view payload, int64_t tim
   const uint64_t size = kRecordHeaderSize + payload.size();
   {
     std::lock_guard lk(mu_);
-    const bool segment_full = seg_used_ == UINT64_MAX ||
-                              (seg_used_ > kSegmentHeaderSize && seg_used_ + size > opts_.segment_bytes);
+    const bool segment_full =
+        seg_used_ == UINT64_MAX || (seg_used_ > kSegmentHeaderSize && seg_used_ + size > opts_.segment_bytes);
     if (segment_full) {
       Chunk c;
       c.new_segment = true;

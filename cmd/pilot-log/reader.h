@@ -28,14 +28,8 @@ Failure from_scan_error(const log::ScanError& e);
 // 0 when `log_dir` is a directory, else prints why not to stderr and returns 1.
 int check_log_dir(const std::string& log_dir);
 
-// Offset of the first non-zero byte of `path` at or after `from`; nullopt if there is
-// none. Past the last record a segment holds only zeros (preallocation), so anything
-// else there is either records hidden behind a zeroed gap or a torn write.
-std::optional<uint64_t> first_nonzero_from(const std::string& path, uint64_t from, std::string& io_error);
-
-// Walks records in order with log::Scanner, and additionally checks what the scanner
-// does not: that no bytes follow the end of data in any segment, and (decode=true)
-// that every payload decodes as its kind.
+// Walks records in order with log::Scanner (which also rejects non-zero bytes after
+// the end of data), and with decode=true checks that every payload decodes as its kind.
 class Reader {
  public:
   enum class Status { kRecord, kEnd, kError };
@@ -52,13 +46,9 @@ class Reader {
   uint64_t segments() const { return segments_; }
 
  private:
-  bool check_tail(const std::string& segment, uint64_t end, uint64_t last_seq);
-
   log::Scanner scanner_;
   bool decode_;
-  std::string segment_;       // segment of the previous record
-  uint64_t segment_end_ = 0;  // end of the previous record in it
-  uint64_t segment_last_seq_ = 0;
+  std::string segment_;  // segment of the previous record
   uint64_t record_offset_ = 0;
   uint64_t segments_ = 0;
   bool done_ = false;

@@ -10,6 +10,7 @@
 #include "cmd/pilot-log/reader.h"
 #include "core/time_format.h"
 #include "log/file_util.h"
+#include "log/recovery.h"
 
 namespace pilot::logtool {
 namespace {
@@ -37,37 +38,19 @@ struct Stats {
 
 std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
-// Is there a checksummed record with a sequence number after `after_seq` anywhere in
-// `path` from `from` on? (The test log/recovery.h uses to tell a torn tail from damage.)
-bool record_after(const std::string& path, uint64_t from, uint64_t after_seq) {
-  std::string bytes;
-  if (!log::read_file_from(path, from, bytes)) return false;
-  log::Record r;
-  size_t consumed = 0;
-  for (size_t i = 0; i + log::kRecordHeaderSize <= bytes.size(); ++i) {
-    uint64_t seq = 0;
-    for (int b = 7; b >= 0; --b) seq = seq << 8 | static_cast<uint8_t>(bytes[i + 8 + b]);
-    if (seq <= after_seq || bytes[i + 34] != 0 || bytes[i + 35] != 0) continue;  // cheap filters first
-    if (log::parse_record(std::string_view(bytes).substr(i), r, consumed) == log::ParseResult::kOk) return true;
-  }
-  return false;
-}
-
-// Mirrors the policy of log/recovery.h, without touching the files.
-void judge_failure(const Failure& f, Stats& s) {
-  if (f.past_end && !f.in_last_segment) {
+// The tail's state and what recovery will do about it, in recovery's own words
+// (log::inspect is recover() without the writes).
+void judge_tail(const Options& o, Stats& s) {
+  log::RecoveryResult plan;
+  std::string refusal;
+  if (!log::inspect(o.log_dir(), plan, refusal)) {
     s.tail_state = "corrupt";
-    s.recovery = "recovery does not look past the end of an older segment; records there are lost";
-  } else if (f.past_end) {
+    s.recovery = "recovery will refuse to start: " + refusal;
+  } else if (plan.repaired) {
     s.tail_state = "torn";
-    s.recovery = "recovery will zero the bytes after seq " + std::to_string(f.after_seq);
-  } else if (f.in_last_segment && !record_after(f.segment, f.offset + log::kTornTailWindow, f.after_seq)) {
-    s.tail_state = "torn";
-    s.recovery = "recovery will cut the log after seq " + std::to_string(f.after_seq) + " (offset " +
-                 std::to_string(f.offset) + " of " + base_name(f.segment) + ")";
+    s.recovery = "recovery will cut the log after seq " + std::to_string(plan.last_seq) + " (" + plan.report + ")";
   } else {
-    s.tail_state = "corrupt";
-    s.recovery = "recovery will refuse to start: damage in the middle of the log";
+    s.tail_state = "clean";
   }
 }
 
@@ -106,12 +89,11 @@ Stats collect(const Options& o) {
   if (!s.tail_segment.empty() && ::stat(s.tail_segment.c_str(), &tst) == 0 &&
       static_cast<uint64_t>(tst.st_size) > s.tail_end_offset)
     s.tail_free_bytes = static_cast<uint64_t>(tst.st_size) - s.tail_end_offset;
-  if (st == Reader::Status::kError) {
-    s.failure = reader.failure();
-    judge_failure(*s.failure, s);
-  } else {
-    s.tail_state = s.segment_files == 0 ? "empty" : "clean";
-  }
+  if (st == Reader::Status::kError) s.failure = reader.failure();
+  if (s.segment_files == 0)
+    s.tail_state = "empty";
+  else
+    judge_tail(o, s);
   return s;
 }
 

@@ -108,13 +108,12 @@ int run(Config cfg) {
   LOG_INFO("log: %llu records (last seq %llu, term %llu)", (unsigned long long)rep.log.records,
            (unsigned long long)rep.log.last_seq, (unsigned long long)rep.log.last_term);
   LOG_INFO("state: snapshot at seq %llu loaded in %.2f s, %llu records replayed in %.2f s; %zu nodes, %zu networks",
-           (unsigned long long)rep.snapshot_seq, rep.load_seconds, (unsigned long long)rep.replayed,
-           rep.replay_seconds, s.state.directory.nodes().size(), s.state.networks.all().size());
+           (unsigned long long)rep.snapshot_seq, rep.load_seconds, (unsigned long long)rep.replayed, rep.replay_seconds,
+           s.state.directory.nodes().size(), s.state.networks.all().size());
 
   s.loop = uv_default_loop();
-  uv_async_init(s.loop, &s.durable_async, [](uv_async_t* a) {
-    static_cast<Server*>(a->data)->writer->run_callbacks();
-  });
+  uv_async_init(s.loop, &s.durable_async,
+                [](uv_async_t* a) { static_cast<Server*>(a->data)->writer->run_callbacks(); });
   s.durable_async.data = &s;
   log::WriterOptions wo;
   wo.log_dir = s.dir.log_dir();
@@ -133,7 +132,8 @@ int run(Config cfg) {
     uv_signal_init(s.loop, h);
     h->data = &s;
     uv_signal_start(
-        h, [](uv_signal_t* sh, int signum) {
+        h,
+        [](uv_signal_t* sh, int signum) {
           shutdown(*static_cast<Server*>(sh->data), signum == SIGTERM ? "SIGTERM" : "SIGINT");
         },
         sig);
@@ -143,8 +143,9 @@ int run(Config cfg) {
   uv_timer_start(
       &s.snapshot_timer, [](uv_timer_t* t) { maybe_snapshot(*static_cast<Server*>(t->data)); }, 1000, 1000);
 
-  LOG_INFO("ready. NOTE: this build only opens the event log; the registry (TCP :9000), embedded beacon "
-           "(UDP :9001) and admin HTTP (:3000) are not implemented yet");
+  LOG_INFO(
+      "ready. NOTE: this build only opens the event log; the registry (TCP :9000), embedded beacon "
+      "(UDP :9001) and admin HTTP (:3000) are not implemented yet");
   uv_run(s.loop, UV_RUN_DEFAULT);
   uv_loop_close(s.loop);
   LOG_INFO("stopped cleanly at seq %llu", (unsigned long long)s.writer->last_seq());

@@ -60,7 +60,9 @@ TEST(Events, PayloadBytesArePinned) {
   r.version = "";
   r.relay_only = true;
   std::string p = encode_payload(r);
-  std::string want = std::string("\x04\x03\x02\x01", 4) + std::string(32, '\xAB') + "\x01o" + "\x09" "1.2.3.4:5" +
+  std::string want = std::string("\x04\x03\x02\x01", 4) + std::string(32, '\xAB') + "\x01o" +
+                     "\x09"
+                     "1.2.3.4:5" +
                      "\x01\x01x" + std::string("\x00", 1) + "\x01";
   EXPECT_EQ(p, want);
   MemberJoined m{.network_id = 7, .node_id = 9, .role = Role::kOwner};
@@ -91,7 +93,10 @@ TEST(Events, RejectsMalformedPayloads) {
   // Role out of range.
   EXPECT_FALSE(decode_payload(EventKind::kMemberJoined, std::string("\x01\x00\x01\x00\x00\x00\x09", 7)).has_value());
   // String length larger than the payload.
-  EXPECT_FALSE(decode_payload(EventKind::kWebhookConfigured, std::string("\x7f" "abc", 4)).has_value());
+  EXPECT_FALSE(decode_payload(EventKind::kWebhookConfigured, std::string("\x7f"
+                                                                         "abc",
+                                                                         4))
+                   .has_value());
   // Vector count that cannot fit.
   EXPECT_FALSE(decode_payload(EventKind::kTagsChanged, std::string("\x01\x00\x00\x00\xff\xff\x03", 7)).has_value());
   // Varint overflow.

@@ -89,7 +89,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Hash prev_hash{};
   uint64_t prev_seq = 0, prev_term = 0;
   ParseResult last = ParseResult::kEnd;
-  for (size_t off = 0;;) {
+  size_t end_of_data = 0;
+  for (size_t off = 0;; end_of_data = off) {
     Record r;
     size_t consumed = 0;
     last = parse_record(body.substr(off), r, consumed);
@@ -131,10 +132,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(full.records[i].seq == parsed[i].seq && full.records[i].hash == parsed[i].hash &&
               full.records[i].payload == parsed[i].payload,
           "scanner returned another record");
+  // Good = every record parses and chains, and only zeros follow the end of data.
+  const bool zeros_after = body.find_first_not_of('\0', end_of_data) == std::string_view::npos;
+  const bool good = last == ParseResult::kEnd && chained == parsed.size() && zeros_after;
   if (full.end == Scanner::Status::kEnd)
-    check(last == ParseResult::kEnd && chained == parsed.size(), "scanner ended cleanly on a bad buffer");
+    check(good, "scanner ended cleanly on a bad buffer");
   else
-    check(last != ParseResult::kEnd || chained < parsed.size(), "scanner failed on a good buffer");
+    check(!good, "scanner failed on a good buffer");
 
   // Each scanner reads through a 1 MiB buffer, which dominates the cost of an input:
   // run the variants only where they can differ from the full scan.

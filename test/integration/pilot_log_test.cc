@@ -507,7 +507,7 @@ TEST_F(PilotLog, TruncatedLastRecordIsReportedThenRepairedByRecovery) {
   fs::resize_file(seg, last.offset + last.size / 2);
   ToolRun r = tool("verify");
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(r.out.rfind(fail_prefix(seg, last.offset, last.seq - 1) + "truncated record", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.rfind(fail_prefix(seg, last.offset, last.seq - 1) + "record payload cut short", 0), 0u) << r.out;
   ToolRun stats = tool("stats --json");
   EXPECT_EQ(stats.code, 1);
   EXPECT_EQ(nlohmann::json::parse(stats.out)["tail"]["state"], "torn") << stats.out;
@@ -534,8 +534,12 @@ TEST_F(PilotLog, ZeroedRecordCannotHideTheRestOfTheLastSegment) {
   ASSERT_LT(next_nonzero, a.offset + a.size + 4);
   ToolRun r = tool("verify");
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(r.out.rfind(fail_prefix(seg, next_nonzero, a.seq - 1), 0), 0u) << r.out;
-  EXPECT_NE(r.out.find("non-zero bytes after the last record"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.rfind(fail_prefix(seg, a.offset, a.seq - 1), 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("non-zero bytes at offset " + std::to_string(next_nonzero) + " after the end of data"),
+            std::string::npos)
+      << r.out;
+  // Far more than a write batch of records follows: recovery must refuse, not cut.
+  expect_recover_refuses(log_dir());
 }
 
 TEST_F(PilotLog, UndecodablePayloadFailsVerifyAndDump) {

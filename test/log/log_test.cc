@@ -156,10 +156,11 @@ TEST(Writer, CallbacksFireOnlyWhenDurableAndInOrder) {
   testsupport::TempDir dir;
   auto o = open_log(dir.path(), FsyncPolicy::Mode::kAlways);
   std::vector<uint64_t> fired;
-  for (int i = 1; i <= 300; ++i) o.writer->append(sample_event(i), i, [&](uint64_t s) {
-    EXPECT_LE(s, o.writer->durable_seq());
-    fired.push_back(s);
-  });
+  for (int i = 1; i <= 300; ++i)
+    o.writer->append(sample_event(i), i, [&](uint64_t s) {
+      EXPECT_LE(s, o.writer->durable_seq());
+      fired.push_back(s);
+    });
   while (fired.size() < 300) {
     o.writer->wait_durable(o.writer->durable_seq(), std::chrono::milliseconds(100));
     o.writer->run_callbacks();
@@ -218,7 +219,7 @@ TEST(Recovery, TruncatedLastRecordIsCutOffAndReported) {
   ASSERT_TRUE(recover(dir.path(), kDefaultSegmentBytes, r, err)) << err;
   EXPECT_TRUE(r.repaired);
   EXPECT_EQ(r.last_seq, 99u);
-  EXPECT_NE(r.report.find("torn tail"), std::string::npos) << r.report;
+  EXPECT_NE(r.report.find("cut torn tail"), std::string::npos) << r.report;
   EXPECT_EQ(read_all(dir.path()).size(), 99u);
   // And the log is appendable again, with a sound chain.
   write_records(dir.path(), 5);
@@ -239,6 +240,25 @@ TEST(Recovery, GarbageAfterTheLastRecordIsATornTail) {
   std::string rest;
   ASSERT_TRUE(read_file_from(seg, r.end_offset, rest));
   EXPECT_EQ(rest.find_first_not_of('\0'), std::string::npos);
+}
+
+TEST(Recovery, ZeroedRecordNearTheEndIsATornTailAndReported) {
+  testsupport::TempDir dir;
+  write_records(dir.path(), 100);
+  // Find record 95's offset by scanning to 94.
+  Scanner s(dir.path());
+  Record rec;
+  while (s.next(rec) == Scanner::Status::kRecord && rec.seq < 94) {
+  }
+  const uint64_t off = s.current_offset();
+  patch_file(s.current_segment(), off, std::string(kRecordHeaderSize, '\0'));
+  RecoveryResult r;
+  std::string err;
+  ASSERT_TRUE(recover(dir.path(), kDefaultSegmentBytes, r, err)) << err;
+  EXPECT_TRUE(r.repaired);
+  EXPECT_EQ(r.last_seq, 94u);
+  EXPECT_NE(r.report.find("non-zero bytes"), std::string::npos) << r.report;
+  EXPECT_EQ(read_all(dir.path()).size(), 94u);
 }
 
 TEST(Recovery, FlippedByteMidSegmentRefusesToStart) {
