@@ -1,0 +1,115 @@
+// The real `rendezvous` binary on a real data directory: flags, startup from the log
+// and the snapshot, graceful SIGTERM (durable, snapshotted, exit 0), and refusing to
+// start on a damaged log.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "log/recovery.h"
+#include "log/scanner.h"
+#include "log/writer.h"
+#include "projections/snapshot.h"
+#include "projections/store.h"
+#include "test/projections/event_gen.h"
+#include "test/support/process.h"
+#include "test/support/temp_dir.h"
+
+namespace pilot {
+namespace {
+
+using namespace std::chrono_literals;
+using testsupport::Process;
+
+const std::string kBin = RENDEZVOUS_BIN;
+
+// Writes `n` generated events into <root>/log and returns the state they build.
+State populate(const std::string& root, size_t n, uint64_t seed) {
+  DataDir dir{root};
+  log::RecoveryResult rec;
+  std::string err;
+  EXPECT_TRUE(log::recover(dir.log_dir(), log::kDefaultSegmentBytes, rec, err)) << err;
+  log::WriterOptions o;
+  o.log_dir = dir.log_dir();
+  o.fsync.mode = log::FsyncPolicy::Mode::kNone;
+  auto w = log::Writer::open(o, rec, err);
+  State s;
+  for (const auto& r : projtest::EventGen(seed).stream(n)) {
+    w->set_term(r.meta.term);
+    w->append(r.event, r.meta.time_ns);
+    s.apply(r.meta, r.event);
+    s.last_hash = w->last_hash();
+  }
+  w->close();
+  return s;
+}
+
+TEST(Rendezvous, HelpAndBadFlags) {
+  Process help(kBin, {"--help"});
+  EXPECT_EQ(help.wait_exit(5s), 0);
+  EXPECT_NE(help.output().find("--data-dir"), std::string::npos) << help.output();
+  EXPECT_NE(help.output().find("PILOT_DATA_DIR"), std::string::npos);
+  EXPECT_NE(help.output().find("--fsync"), std::string::npos);
+
+  Process bad(kBin, {"--no-such-flag"});
+  int st = bad.wait_exit(5s);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 2);
+  EXPECT_NE(bad.output().find("unknown flag"), std::string::npos) << bad.output();
+
+  Process fsync(kBin, {"-fsync=sometimes"});
+  st = fsync.wait_exit(5s);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 2);
+}
+
+TEST(Rendezvous, RestoresFromTheLogSnapshotsOnSigtermAndRestartsFromTheSnapshot) {
+  testsupport::TempDir tmp;
+  State expected = populate(tmp.path(), 1500, 42);
+  {
+    Process p(kBin, {"--data-dir", tmp.path(), "--log-level", "debug"});
+    ASSERT_TRUE(p.wait_for_output("ready", 20s)) << p.output();
+    EXPECT_NE(p.output().find("1500 records replayed"), std::string::npos) << p.output();
+    p.signal(SIGTERM);
+    int st = p.wait_exit(20s);
+    ASSERT_TRUE(WIFEXITED(st)) << p.output();
+    EXPECT_EQ(WEXITSTATUS(st), 0) << p.output();
+    EXPECT_NE(p.output().find("snapshot: wrote seq 1500"), std::string::npos) << p.output();
+    EXPECT_NE(p.output().find("stopped cleanly"), std::string::npos) << p.output();
+  }
+  std::string err;
+  auto snap = load_snapshot(DataDir{tmp.path()}.snapshot_path(), &err);
+  ASSERT_TRUE(snap) << err;
+  EXPECT_TRUE(*snap == expected) << "the shutdown snapshot differs from the replayed state";
+
+  // Second start: from the snapshot, nothing to replay. Environment instead of flags.
+  ::setenv("PILOT_DATA_DIR", tmp.path().c_str(), 1);
+  Process again(kBin, {});
+  ::unsetenv("PILOT_DATA_DIR");
+  ASSERT_TRUE(again.wait_for_output("ready", 20s)) << again.output();
+  EXPECT_NE(again.output().find("snapshot at seq 1500"), std::string::npos) << again.output();
+  EXPECT_NE(again.output().find("0 records replayed"), std::string::npos) << again.output();
+  again.signal(SIGINT);
+  EXPECT_EQ(again.wait_exit(20s), 0) << again.output();
+}
+
+TEST(Rendezvous, RefusesToStartOnMidLogCorruption) {
+  testsupport::TempDir tmp;
+  populate(tmp.path(), 60000, 7);
+  auto seg = log::list_segments(DataDir{tmp.path()}.log_dir()).back().path;
+  std::FILE* f = std::fopen(seg.c_str(), "r+b");
+  ASSERT_TRUE(f);
+  std::fseek(f, 1 << 20, SEEK_SET);
+  int c = std::fgetc(f);
+  std::fseek(f, 1 << 20, SEEK_SET);
+  std::fputc(c ^ 0x10, f);
+  std::fclose(f);
+  Process p(kBin, {"--data-dir", tmp.path()});
+  int st = p.wait_exit(30s);
+  ASSERT_TRUE(WIFEXITED(st)) << p.output();
+  EXPECT_EQ(WEXITSTATUS(st), 1) << p.output();
+  EXPECT_NE(p.output().find("refusing to start"), std::string::npos) << p.output();
+  EXPECT_NE(p.output().find(seg), std::string::npos) << p.output();
+}
+
+}  // namespace
+}  // namespace pilot
