@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/codec.h"
+#include "projections/sorted.h"
 
 namespace pilot {
 namespace {
@@ -205,14 +206,6 @@ void sync_path(const std::string& path, bool directory) {
   if (rc != 0) throw Error("fsync " + path + ": " + std::strerror(err));
 }
 
-template <class M>
-std::vector<typename M::key_type> sorted_keys(const M& m) {
-  std::vector<typename M::key_type> keys;
-  keys.reserve(m.size());
-  for (const auto& kv : m) keys.push_back(kv.first);
-  std::sort(keys.begin(), keys.end());
-  return keys;
-}
 
 // The settings table: one row per field.
 template <class S, class F>

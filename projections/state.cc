@@ -1,4 +1,5 @@
 #include "projections/state.h"
+#include "projections/sorted.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -80,14 +81,6 @@ std::string list(const std::vector<uint16_t>& v) {
   return out + "]";
 }
 
-template <class M>
-std::vector<typename M::key_type> sorted_keys(const M& m) {
-  std::vector<typename M::key_type> keys;
-  keys.reserve(m.size());
-  for (const auto& kv : m) keys.push_back(kv.first);
-  std::sort(keys.begin(), keys.end());
-  return keys;
-}
 
 void line(std::string& out, const std::string& s) {
   out += s;

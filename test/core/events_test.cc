@@ -11,21 +11,13 @@
 namespace pilot {
 namespace {
 
-// Sets every field of `e` to a non-default value derived from `rng`.
-template <class E>
-E filled(std::mt19937_64& rng) {
-  E e;
-  E::fields(e, [&](std::string_view, auto& v) { testsupport::fill_random(v, rng); });
-  return e;
-}
-
 template <class... E>
 void round_trip_all(std::variant<E...>*, std::set<uint16_t>& seen) {
   std::mt19937_64 rng(7);
   (
       [&] {
         for (int i = 0; i < 50; ++i) {
-          Event ev = filled<E>(rng);
+          Event ev = testsupport::filled<E>(rng);
           std::string payload = encode_payload(ev);
           auto back = decode_payload(E::kKind, payload);
           ASSERT_TRUE(back.has_value()) << E::kName;

@@ -63,18 +63,11 @@ struct Written {
   Event ev;
 };
 
-template <class E>
-E filled(std::mt19937_64& rng) {
-  E e;
-  E::fields(e, [&](std::string_view, auto& v) { testsupport::fill_random(v, rng); });
-  return e;
-}
-
 template <class... E>
 Event random_event_of(std::variant<E...>*, size_t index, std::mt19937_64& rng) {
   Event out;
   size_t i = 0;
-  (void)((i++ == index ? (out = filled<E>(rng), true) : false) || ...);
+  (void)((i++ == index ? (out = testsupport::filled<E>(rng), true) : false) || ...);
   return out;
 }
 
@@ -88,17 +81,17 @@ Event big_event(std::mt19937_64& rng, uint64_t i) {
   for (auto& c : blob) c = static_cast<char>('a' + rng() % 26);
   switch (i % 3) {
     case 0: {
-      NetworkCreated n = filled<NetworkCreated>(rng);
+      NetworkCreated n = testsupport::filled<NetworkCreated>(rng);
       n.rules_json = blob;
       return n;
     }
     case 1: {
-      BadgeSubmitted b = filled<BadgeSubmitted>(rng);
+      BadgeSubmitted b = testsupport::filled<BadgeSubmitted>(rng);
       b.badge = blob;
       return b;
     }
     default: {
-      HandshakeRequested h = filled<HandshakeRequested>(rng);
+      HandshakeRequested h = testsupport::filled<HandshakeRequested>(rng);
       h.justification = blob;
       return h;
     }

@@ -256,9 +256,7 @@ class EventGen {
   }
   template <class E>
   E filled() {
-    E e;
-    E::fields(e, [&](std::string_view, auto& v) { testsupport::fill_random(v, rng_); });
-    return e;
+    return testsupport::filled<E>(rng_);
   }
 
   std::mt19937_64 rng_;

@@ -31,4 +31,12 @@ void fill_random(std::vector<T>& v, std::mt19937_64& rng) {
   for (auto& e : v) fill_random(e, rng);
 }
 
+// An event (or any struct with fields()) with every field random.
+template <class E>
+E filled(std::mt19937_64& rng) {
+  E e;
+  E::fields(e, [&](std::string_view, auto& v) { fill_random(v, rng); });
+  return e;
+}
+
 }  // namespace pilot::testsupport
