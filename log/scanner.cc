@@ -36,15 +36,16 @@ Scanner::~Scanner() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Scanner::Status Scanner::fail(ParseResult kind, std::string what) {
-  error_.segment = segments_.empty() ? dir_ : segments_[seg_index_].path;
-  error_.offset = offset_;
+Scanner::Status Scanner::fail(ParseResult kind, std::string what) { return fail_at(seg_index_, offset_, kind, what); }
+
+Scanner::Status Scanner::fail_at(size_t index, uint64_t offset, ParseResult kind, std::string what) {
+  error_ = ScanError{};
+  error_.segment = segments_.empty() ? dir_ : segments_[index].path;
+  error_.offset = offset;
   error_.after_seq = last_seq_;
   error_.what = std::move(what);
   error_.kind = kind;
-  error_.chain_error = false;
-  error_.past_end = false;
-  error_.in_last_segment = seg_index_ + 1 >= segments_.size();
+  error_.in_last_segment = index + 1 >= segments_.size();
   return Status::kError;
 }
 
@@ -80,14 +81,7 @@ bool Scanner::fill(size_t need) {
 bool Scanner::open_segment(size_t index) {
   const SegmentFile& seg = segments_[index];
   auto fail_here = [&](ParseResult kind, std::string what) {
-    error_.segment = seg.path;
-    error_.offset = 0;
-    error_.after_seq = last_seq_;
-    error_.what = std::move(what);
-    error_.kind = kind;
-    error_.chain_error = false;
-    error_.past_end = false;
-    error_.in_last_segment = index + 1 >= segments_.size();
+    fail_at(index, 0, kind, std::move(what));
     return false;
   };
   int fd = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
