@@ -1,0 +1,28 @@
+// pilot-bench: measurements of the rendezvous' building blocks on this machine.
+// `pilot-bench log --help` for the log benchmark; BENCHMARKS.md has recorded results.
+#include <cstdio>
+#include <cstring>
+
+#include "cmd/pilot-bench/log_bench.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: pilot-bench COMMAND [flags]\n"
+    "\n"
+    "Commands:\n"
+    "  log   write-ahead log: raw fdatasync limit, durable appends with 1/16/256\n"
+    "        concurrent appenders, replay speed, restart time (see `pilot-bench log --help`)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0 ||
+      std::strcmp(argv[1], "help") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "log") == 0) return pilot::bench::run_log_bench(argc, argv, 2);
+  std::fprintf(stderr, "pilot-bench: unknown command \"%s\"\n\n%s", argv[1], kUsage);
+  return 2;
+}
