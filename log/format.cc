@@ -121,7 +121,7 @@ ParseResult parse_record(std::string_view b, Record& out, size_t& consumed, cons
   return ParseResult::kOk;
 }
 
-std::string check_chain(const Record& r, uint64_t prev_seq, const Hash& prev_hash, uint64_t prev_term) {
+std::string check_order(const Record& r, uint64_t prev_seq, uint64_t prev_term) {
   char buf[160];
   if (r.seq != prev_seq + 1) {
     std::snprintf(buf, sizeof buf, "sequence gap: expected seq %llu, found %llu", (unsigned long long)(prev_seq + 1),
@@ -133,13 +133,18 @@ std::string check_chain(const Record& r, uint64_t prev_seq, const Hash& prev_has
                   (unsigned long long)prev_term);
     return buf;
   }
+  return {};
+}
+
+std::string check_chain(const Record& r, uint64_t prev_seq, const Hash& prev_hash, uint64_t prev_term) {
+  if (std::string why = check_order(r, prev_seq, prev_term); !why.empty()) return why;
   // Recompute over the header fields as they are on disk.
-  std::string fields(28, '\0');
+  char fields[28] = {};  // bytes 8..35 of the record; flags (the last two) are zero
   put_le<uint64_t>(&fields[0], r.seq);
   put_le<uint64_t>(&fields[8], r.term);
   put_le<int64_t>(&fields[16], r.time_ns);
   put_le<uint16_t>(&fields[24], r.kind);
-  if (chain_hash(prev_hash, fields, r.payload) != r.hash)
+  if (chain_hash(prev_hash, std::string_view(fields, sizeof fields), r.payload) != r.hash)
     return "hash chain broken: record was edited, dropped or reordered";
   return {};
 }

@@ -107,6 +107,8 @@ ParseResult parse_record(std::string_view bytes, Record& out, size_t& consumed, 
 // Checks that `r` continues the chain after (prev_seq, prev_hash, prev_term).
 // Returns an empty string if it does, else what is wrong.
 std::string check_chain(const Record& r, uint64_t prev_seq, const Hash& prev_hash, uint64_t prev_term);
+// The same without recomputing the hash: sequence and term order only.
+std::string check_order(const Record& r, uint64_t prev_seq, uint64_t prev_term);
 
 std::string segment_file_name(uint64_t first_seq);
 // true and sets first_seq for names produced by segment_file_name.

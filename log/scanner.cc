@@ -121,15 +121,18 @@ bool Scanner::open_segment(size_t index) {
 }
 
 std::optional<uint64_t> Scanner::nonzero_after_end() {
+  static const std::string kZeros(kReadChunk, '\0');
   std::string chunk(kReadChunk, '\0');
   uint64_t at = offset_;
   for (;;) {
     ssize_t n = ::pread(fd_, chunk.data(), chunk.size(), static_cast<off_t>(at));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return std::nullopt;
-    for (ssize_t i = 0; i < n; ++i)
-      if (chunk[static_cast<size_t>(i)] != 0) return at + static_cast<uint64_t>(i);
-    at += static_cast<uint64_t>(n);
+    const size_t len = static_cast<size_t>(n);
+    if (std::memcmp(chunk.data(), kZeros.data(), len) != 0)  // the common case is all zeros: compare in bulk
+      for (size_t i = 0; i < len; ++i)
+        if (chunk[i] != 0) return at + i;
+    at += len;
   }
 }
 
@@ -164,8 +167,9 @@ Scanner::Status Scanner::next(Record& out) {
         r = parse_record(std::string_view(buf_).substr(pos_), out, consumed, &why_bad);
     }
     if (r == ParseResult::kOk) {
-      if (std::string why = verify_chain_ ? check_chain(out, last_seq_, last_hash_, last_term_)
-                                          : (out.seq == last_seq_ + 1 ? "" : "sequence gap");
+      const bool hash_it = verify_chain_ && out.seq >= chain_from_seq_;
+      if (std::string why = hash_it ? check_chain(out, last_seq_, last_hash_, last_term_)
+                                    : check_order(out, last_seq_, last_term_);
           !why.empty()) {
         if (live_) return Status::kEnd;
         fail(ParseResult::kCorrupt, why);

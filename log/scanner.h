@@ -50,6 +50,12 @@ class Scanner {
 
   Status next(Record& out);
 
+  // Recompute the hash chain only from this seq on; earlier records still get their
+  // CRC, sequence and term checked, and segment boundaries their stored hashes.
+  // Recovery uses it to rehash only the last segment on every start (`pilot-log
+  // verify` rehashes everything).
+  void set_verify_chain_from(uint64_t seq) { chain_from_seq_ = seq; }
+
   // After kEnd: re-look for bytes appended since (same or new segments). Used by the
   // tailer; a partial record at the tail is reported as kEnd, never kError, by
   // retry-mode scanners (see set_live()).
@@ -76,6 +82,7 @@ class Scanner {
   std::string dir_;
   uint64_t from_seq_;
   bool verify_chain_;
+  uint64_t chain_from_seq_ = 0;
   bool live_ = false;
   std::vector<SegmentFile> segments_;
   size_t seg_index_ = 0;

@@ -84,6 +84,7 @@ uint64_t Writer::append(const Event& e, int64_t time_ns, Callback cb) {
 uint64_t Writer::append_raw(uint16_t kind, std::string_view payload, int64_t time_ns, Callback cb) {
   const uint64_t seq = ++last_seq_;
   const uint64_t size = kRecordHeaderSize + payload.size();
+  bool wake = false;
   {
     std::lock_guard lk(mu_);
     const bool segment_full =
@@ -102,8 +103,10 @@ uint64_t Writer::append_raw(uint16_t kind, std::string_view payload, int64_t tim
     last_hash_ = append_record(c.bytes, last_hash_, seq, term_, time_ns, kind, payload);
     c.last_seq = seq;
     seg_used_ += size;
+    wake = writer_idle_;
+    writer_idle_ = false;  // one wake-up per idle period is enough
   }
-  work_cv_.notify_one();
+  if (wake) work_cv_.notify_one();
   if (cb) callbacks_.emplace_back(seq, std::move(cb));
   return seq;
 }
@@ -195,10 +198,12 @@ void Writer::writer_main() {
     {
       std::unique_lock lk(mu_);
       auto ready = [&] { return !pending_.empty() || stop_ || flush_requested_ > synced_seq_; };
+      writer_idle_ = true;
       if (mode == FsyncPolicy::Mode::kBatch && written_seq_ > synced_seq_)
         work_cv_.wait_for(lk, std::chrono::milliseconds(opts_.fsync.batch_ms), ready);
       else
         work_cv_.wait(lk, ready);
+      writer_idle_ = false;
       work.swap(pending_);
       stopping = stop_;
       flush_wanted = flush_requested_ > synced_seq_;

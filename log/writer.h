@@ -130,6 +130,7 @@ class Writer {
   mutable std::condition_variable durable_cv_;
   std::vector<Chunk> pending_;
   bool stop_ = false;
+  bool writer_idle_ = false;  // the writer thread waits for work: append must notify
   uint64_t flush_requested_ = 0;  // seq that flush() wants fdatasync'd
   std::atomic<uint64_t> durable_seq_{0};
   WriterStats stats_;
