@@ -8,10 +8,12 @@
 #include <cerrno>
 #include <concepts>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <limits>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -206,7 +208,6 @@ void sync_path(const std::string& path, bool directory) {
   if (rc != 0) throw Error("fsync " + path + ": " + std::strerror(err));
 }
 
-
 // The settings table: one row per field.
 template <class S, class F>
 void for_each_setting(S& s, F&& f) {
@@ -231,7 +232,8 @@ void for_each_setting(S& s, F&& f) {
 // Rows are written in a sorted order so the same state gives the same tables.
 struct SnapshotAccess {
   static void write(const State& s, Db& db);
-  static void read(Db& db, State& s);
+  static void read(Db& db, const std::string& path, State& s);
+  static void read_nodes(Db& db, Directory& d);
   static void check_directory(Directory& d);
   static void check_networks(Networks& n);
 };
@@ -328,7 +330,51 @@ void SnapshotAccess::write(const State& s, Db& db) {
   db.exec("COMMIT");
 }
 
-void SnapshotAccess::read(Db& db, State& s) {
+void SnapshotAccess::read_nodes(Db& db, Directory& d) {
+  // Headroom, so the first registrations replayed after the snapshot do not rehash
+  // a million-entry table.
+  const auto rows = static_cast<size_t>(count_rows(db, "nodes"));
+  d.nodes_.reserve(rows + rows / 4 + 64);
+  Stmt st(db,
+          "SELECT id, owner, public_key, real_addr, public, hostname, tags, lan_addrs, key_created_ns, "
+          "key_rotated_ns, key_rot_count, key_expires, external_id, version, relay_only, badge, badge_sig, "
+          "verification_provider, verified_at, recovery_commitment, recovery_provider, recovery_nonce, "
+          "recovery_exp, registered_at_ns, last_registered_ns FROM nodes ORDER BY rowid");
+  while (st.row()) {
+    uint32_t id = st.u<uint32_t>(0, "node id");
+    if (id == 0 || id >= d.next_node_) corrupt("node id " + std::to_string(id) + " outside [1, next_node)");
+    auto [it, inserted] = d.nodes_.try_emplace(id);
+    if (!inserted) corrupt("node " + std::to_string(id) + " twice");
+    Node& n = it->second;
+    n.id = id;
+    n.owner = st.str(1);
+    n.public_key = st.key(2, "public_key");
+    n.real_addr = st.str(3);
+    n.is_public = st.b(4, "public");
+    n.hostname = st.str(5);
+    n.tags = decode_list<std::string>(st.bytes(6), "tags");
+    n.lan_addrs = decode_list<std::string>(st.bytes(7), "lan_addrs");
+    n.key_created_ns = st.i64(8);
+    n.key_rotated_ns = st.i64(9);
+    n.key_rot_count = st.u<uint32_t>(10, "key_rot_count");
+    n.key_expires = st.i64(11);
+    n.external_id = st.str(12);
+    n.version = st.str(13);
+    n.relay_only = st.b(14, "relay_only");
+    n.badge = st.str(15);
+    n.badge_sig = st.str(16);
+    n.verification_provider = st.str(17);
+    n.verified_at = st.i64(18);
+    n.recovery_commitment = st.str(19);
+    n.recovery_provider = st.str(20);
+    n.recovery_nonce = st.str(21);
+    n.recovery_exp = st.i64(22);
+    n.registered_at_ns = st.i64(23);
+    n.last_registered_ns = st.i64(24);
+  }
+}
+
+void SnapshotAccess::read(Db& db, const std::string& path, State& s) {
   Directory& d = s.directory;
   Networks& nets = s.networks;
   Trust& t = s.trust;
@@ -348,48 +394,26 @@ void SnapshotAccess::read(Db& db, State& s) {
     if (nets.next_net_ < 1 || nets.next_net_ > 65536) corrupt("next_net out of range");
     if (st.row()) corrupt("more than one meta row");
   }
-  {
-    d.nodes_.reserve(static_cast<size_t>(count_rows(db, "nodes")));
-    Stmt st(db,
-            "SELECT id, owner, public_key, real_addr, public, hostname, tags, lan_addrs, key_created_ns, "
-            "key_rotated_ns, key_rot_count, key_expires, external_id, version, relay_only, badge, badge_sig, "
-            "verification_provider, verified_at, recovery_commitment, recovery_provider, recovery_nonce, "
-            "recovery_exp, registered_at_ns, last_registered_ns FROM nodes ORDER BY rowid");
-    while (st.row()) {
-      uint32_t id = st.u<uint32_t>(0, "node id");
-      if (id == 0 || id >= d.next_node_) corrupt("node id " + std::to_string(id) + " outside [1, next_node)");
-      auto [it, inserted] = d.nodes_.try_emplace(id);
-      if (!inserted) corrupt("node " + std::to_string(id) + " twice");
-      Node& n = it->second;
-      n.id = id;
-      n.owner = st.str(1);
-      n.public_key = st.key(2, "public_key");
-      n.real_addr = st.str(3);
-      n.is_public = st.b(4, "public");
-      n.hostname = st.str(5);
-      n.tags = decode_list<std::string>(st.bytes(6), "tags");
-      n.lan_addrs = decode_list<std::string>(st.bytes(7), "lan_addrs");
-      n.key_created_ns = st.i64(8);
-      n.key_rotated_ns = st.i64(9);
-      n.key_rot_count = st.u<uint32_t>(10, "key_rot_count");
-      n.key_expires = st.i64(11);
-      n.external_id = st.str(12);
-      n.version = st.str(13);
-      n.relay_only = st.b(14, "relay_only");
-      n.badge = st.str(15);
-      n.badge_sig = st.str(16);
-      n.verification_provider = st.str(17);
-      n.verified_at = st.i64(18);
-      n.recovery_commitment = st.str(19);
-      n.recovery_provider = st.str(20);
-      n.recovery_nonce = st.str(21);
-      n.recovery_exp = st.i64(22);
-      n.registered_at_ns = st.i64(23);
-      n.last_registered_ns = st.i64(24);
+  // The nodes table is most of the file: a second connection reads it in parallel
+  // with the indexes (the two fill different members of the Directory).
+  std::exception_ptr nodes_error;
+  std::thread nodes_reader([&] {
+    try {
+      Db nodes_db(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+      read_nodes(nodes_db, d);
+    } catch (...) {
+      nodes_error = std::current_exception();
     }
-  }
+  });
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join_nodes{nodes_reader};
   {
-    d.key_idx_.reserve(static_cast<size_t>(count_rows(db, "key_index")));
+    const auto keys = static_cast<size_t>(count_rows(db, "key_index"));
+    d.key_idx_.reserve(keys + keys / 4 + 64);
     Stmt st(db, "SELECT public_key, node_id FROM key_index ORDER BY rowid");
     while (st.row()) {
       PublicKey k = st.key(0, "key_index key");
@@ -406,6 +430,8 @@ void SnapshotAccess::read(Db& db, State& s) {
         corrupt("owner bound twice");
     }
   }
+  join_nodes.t.join();
+  if (nodes_error) std::rethrow_exception(nodes_error);
   check_directory(d);
   {
     Stmt st(db,
@@ -591,7 +617,7 @@ std::optional<State> load_snapshot(const std::string& path, std::string* error) 
   try {
     Db db(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
     std::optional<State> s(std::in_place);
-    SnapshotAccess::read(db, *s);
+    SnapshotAccess::read(db, path, *s);
     return s;
   } catch (const std::exception& e) {
     return fail(e.what());
