@@ -72,7 +72,9 @@ bool ensure_dir(const std::string& dir, std::string& error) {
     i = dir.find('/', i + 1);
     partial = dir.substr(0, i);
     if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), 0750) != 0 && errno != EEXIST) {
+    if (::mkdir(partial.c_str(), 0750) == 0) {
+      fsync_dir(dirname_of(partial));  // the new entry must survive a power cut too
+    } else if (errno != EEXIST) {
       error = "cannot create directory " + partial + ": " + std::strerror(errno);
       return false;
     }

@@ -59,7 +59,7 @@ bool inspect(const std::string& log_dir, RecoveryResult& out, std::string& error
   // A torn write leaves bytes that fail their checksum, never a checksummed record
   // out of chain, and can only tear a segment header that is zeros or short.
   const bool header_failed = e.segment != out.segment;
-  bool torn = e.in_last_segment && !e.chain_error &&
+  bool torn = e.in_last_segment && !e.chain_error && !e.io_error &&
               (header_failed ? e.kind == ParseResult::kTruncated
                              : !valid_record_after(e.segment, e.offset + kTornTailWindow, e.after_seq));
   if (!torn) {

@@ -14,6 +14,25 @@ namespace {
 
 constexpr size_t kReadChunk = 1 << 20;
 
+// Offset of the first non-zero byte at or after `from`; nullopt if none. Read errors
+// are reported through `io_errno` (non-zero) rather than mistaken for zeros.
+std::optional<uint64_t> first_nonzero(int fd, uint64_t from, int& io_errno) {
+  static const std::string kZeros(kReadChunk, '\0');
+  std::string chunk(kReadChunk, '\0');
+  io_errno = 0;
+  for (uint64_t at = from;;) {
+    ssize_t n = ::pread(fd, chunk.data(), chunk.size(), static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) io_errno = errno;
+    if (n <= 0) return std::nullopt;
+    const size_t len = static_cast<size_t>(n);
+    if (std::memcmp(chunk.data(), kZeros.data(), len) != 0)  // the common case is all zeros: compare in bulk
+      for (size_t i = 0; i < len; ++i)
+        if (chunk[i] != 0) return at + i;
+    at += len;
+  }
+}
+
 }  // namespace
 
 std::vector<SegmentFile> list_segments(const std::string& log_dir) {
@@ -57,7 +76,11 @@ bool Scanner::fill(size_t need) {
     }
     // Read what the file holds, up to a chunk: small files must not cost a 1 MiB buffer.
     struct stat st;
-    if (::fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) <= file_read_) return false;
+    if (::fstat(fd_, &st) != 0) {
+      io_errno_ = errno;
+      return false;
+    }
+    if (static_cast<uint64_t>(st.st_size) <= file_read_) return false;
     size_t want = static_cast<size_t>(std::min<uint64_t>(kReadChunk, uint64_t(st.st_size) - file_read_));
     want = std::max(want, std::min<size_t>(need, uint64_t(st.st_size) - file_read_));
     size_t old = buf_.size();
@@ -67,6 +90,7 @@ bool Scanner::fill(size_t need) {
       n = ::pread(fd_, buf_.data() + old, want, static_cast<off_t>(file_read_));
     } while (n < 0 && errno == EINTR);
     if (n <= 0) {
+      if (n < 0) io_errno_ = errno;
       buf_.resize(old);
       return false;
     }
@@ -88,14 +112,26 @@ bool Scanner::open_segment(size_t index) {
   if (fd < 0) return fail_here(ParseResult::kCorrupt, std::string("cannot open segment: ") + std::strerror(errno));
   char raw[kSegmentHeaderSize];
   ssize_t n = ::pread(fd, raw, sizeof raw, 0);
-  std::string_view head(raw, n > 0 ? static_cast<size_t>(n) : 0);
+  if (n < 0) {
+    int e = errno;
+    ::close(fd);
+    fail_here(ParseResult::kCorrupt, std::string("cannot read segment header: ") + std::strerror(e));
+    error_.io_error = true;
+    return false;
+  }
+  std::string_view head(raw, static_cast<size_t>(n));
   SegmentHeader h;
   if (!decode_segment_header(head, h)) {
-    ::close(fd);
+    // The writer syncs a new segment's header before any record goes in, so only a
+    // zero or short header with nothing but zeros after it is a segment whose header
+    // never reached the disk (a torn tail). Anything else is damage.
     bool zero = std::all_of(head.begin(), head.end(), [](char c) { return c == 0; });
-    // A segment whose header never made it to disk is a torn tail, not damage.
-    return fail_here(zero || head.size() < kSegmentHeaderSize ? ParseResult::kTruncated : ParseResult::kCorrupt,
-                     "bad segment header");
+    int io = 0;
+    bool empty_after = !first_nonzero(fd, head.size(), io) && io == 0;
+    ::close(fd);
+    return fail_here(
+        (zero || head.size() < kSegmentHeaderSize) && empty_after ? ParseResult::kTruncated : ParseResult::kCorrupt,
+        "bad segment header");
   }
   std::string why;
   if (h.first_seq != seg.first_seq) why = "segment header first_seq does not match its file name";
@@ -117,30 +153,23 @@ bool Scanner::open_segment(size_t index) {
   buf_.clear();
   pos_ = 0;
   offset_ = file_read_ = kSegmentHeaderSize;
+  io_errno_ = 0;
   return true;
 }
 
 std::optional<uint64_t> Scanner::nonzero_after_end() {
-  static const std::string kZeros(kReadChunk, '\0');
-  std::string chunk(kReadChunk, '\0');
-  uint64_t at = offset_;
-  for (;;) {
-    ssize_t n = ::pread(fd_, chunk.data(), chunk.size(), static_cast<off_t>(at));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
-    const size_t len = static_cast<size_t>(n);
-    if (std::memcmp(chunk.data(), kZeros.data(), len) != 0)  // the common case is all zeros: compare in bulk
-      for (size_t i = 0; i < len; ++i)
-        if (chunk[i] != 0) return at + i;
-    at += len;
-  }
+  auto nz = first_nonzero(fd_, offset_, io_errno_);
+  return nz;
 }
 
 Scanner::Status Scanner::next(Record& out) {
   if (!started_) {
     started_ = true;
     segments_ = list_segments(dir_);
-    if (segments_.empty()) return Status::kEnd;
+    if (segments_.empty()) {
+      if (live_) started_ = false;  // a tailer of a fresh log: look again next time
+      return Status::kEnd;
+    }
     size_t start = 0;
     for (size_t i = 0; i < segments_.size(); ++i)
       if (segments_[i].first_seq <= from_seq_) start = i;
@@ -168,8 +197,8 @@ Scanner::Status Scanner::next(Record& out) {
     }
     if (r == ParseResult::kOk) {
       const bool hash_it = verify_chain_ && out.seq >= chain_from_seq_;
-      if (std::string why = hash_it ? check_chain(out, last_seq_, last_hash_, last_term_)
-                                    : check_order(out, last_seq_, last_term_);
+      if (std::string why =
+              hash_it ? check_chain(out, last_seq_, last_hash_, last_term_) : check_order(out, last_seq_, last_term_);
           !why.empty()) {
         if (live_) return Status::kEnd;
         fail(ParseResult::kCorrupt, why);
@@ -183,6 +212,11 @@ Scanner::Status Scanner::next(Record& out) {
       last_term_ = out.term;
       if (out.seq < from_seq_) continue;
       return Status::kRecord;
+    }
+    if (io_errno_ != 0) {
+      fail(ParseResult::kCorrupt, std::string("read error: ") + std::strerror(io_errno_));
+      error_.io_error = true;
+      return Status::kError;
     }
     if (r != ParseResult::kEnd) {
       if (live_) {  // a record being written right now: look again later
@@ -205,7 +239,13 @@ Scanner::Status Scanner::next(Record& out) {
     if (!live_) {
       // Past the end of data a segment holds only zeros (preallocation, and recovery
       // zeroes every cut). Anything else would be records hidden behind a zeroed gap.
-      if (auto nz = nonzero_after_end()) {
+      auto nz = nonzero_after_end();
+      if (io_errno_ != 0) {
+        fail(ParseResult::kCorrupt, std::string("read error: ") + std::strerror(io_errno_));
+        error_.io_error = true;
+        return Status::kError;
+      }
+      if (nz) {
         fail(ParseResult::kCorrupt, "non-zero bytes at offset " + std::to_string(*nz) +
                                         " after the end of data (records hidden behind "
                                         "a zeroed gap, or a torn write)");

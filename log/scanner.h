@@ -34,6 +34,8 @@ struct ScanError {
   // The data ended cleanly but non-zero bytes follow before the end of the file:
   // records hidden behind a zeroed gap, or bytes of a torn write.
   bool past_end = false;
+  // The disk returned an error: never a torn tail, never a clean end.
+  bool io_error = false;
   bool in_last_segment = false;
 };
 
@@ -98,6 +100,7 @@ class Scanner {
   uint64_t last_seq_ = 0;
   Hash last_hash_{};
   uint64_t last_term_ = 0;
+  int io_errno_ = 0;  // first read error of the current segment
   ScanError error_;
 };
 

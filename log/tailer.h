@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "log/scanner.h"
@@ -22,13 +23,15 @@ class Tailer {
 
   // Waits up to `wait` for the next record.
   Status next(Record& out, std::chrono::milliseconds wait);
-  const ScanError& error() const { return scanner_.error(); }
+  const ScanError& error() const;
   uint64_t last_seq() const { return scanner_.last_seq(); }
 
  private:
   Scanner scanner_;
   const Writer* writer_;
   uint64_t next_seq_;
+  std::optional<std::chrono::steady_clock::time_point> unreadable_since_;
+  ScanError unreadable_error_;
 };
 
 }  // namespace pilot::log

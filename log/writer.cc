@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 #include "log/file_util.h"
 
@@ -82,6 +83,9 @@ uint64_t Writer::append(const Event& e, int64_t time_ns, Callback cb) {
 }
 
 uint64_t Writer::append_raw(uint16_t kind, std::string_view payload, int64_t time_ns, Callback cb) {
+  if (payload.size() > kMaxPayload)
+    throw std::length_error("log record payload of " + std::to_string(payload.size()) + " bytes exceeds " +
+                            std::to_string(kMaxPayload));
   const uint64_t seq = ++last_seq_;
   const uint64_t size = kRecordHeaderSize + payload.size();
   bool wake = false;
@@ -148,6 +152,7 @@ void Writer::close() {
   thread_.join();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  closed_ = true;
   durable_cv_.notify_all();
 }
 

@@ -78,7 +78,9 @@ class Writer {
 
   // ---- loop thread only ----
   // Returns the record's sequence number. `cb` (may be empty) fires from
-  // run_callbacks() once the record is durable.
+  // run_callbacks() once the record is durable. Throws std::length_error, before
+  // anything is assigned, if the payload exceeds kMaxPayload (no reader would accept
+  // the record).
   uint64_t append(const Event& e, int64_t time_ns, Callback cb = {});
   // Appends an already-encoded record (kind + payload) — replication and tools.
   uint64_t append_raw(uint16_t kind, std::string_view payload, int64_t time_ns, Callback cb = {});
@@ -89,15 +91,24 @@ class Writer {
   uint64_t term() const { return term_; }
   void set_term(uint64_t t) { term_ = t; }
 
-  // ---- any thread ----
-  uint64_t durable_seq() const { return durable_seq_.load(std::memory_order_acquire); }
-  // Blocks until durable_seq() > after or the timeout passes; returns durable_seq().
-  uint64_t wait_durable(uint64_t after, std::chrono::milliseconds timeout) const;
   // Blocks until everything appended so far is durable (also under batch-ms/none).
   void flush();
   // Flushes, stops the writer thread, closes the segment. Idempotent.
   void close();
+
+  // ---- any thread ----
+  // Callbacks fire up to here: fdatasync'd (always) or written (batch-ms, none).
+  uint64_t durable_seq() const { return durable_seq_.load(std::memory_order_acquire); }
+  // Covered by a completed fdatasync, whatever the policy: what survives a power cut
+  // (snapshots must not run ahead of it).
+  uint64_t synced_seq() const {
+    std::lock_guard lk(mu_);
+    return synced_seq_;
+  }
+  // Blocks until durable_seq() > after or the timeout passes; returns durable_seq().
+  uint64_t wait_durable(uint64_t after, std::chrono::milliseconds timeout) const;
   WriterStats stats() const;
+  bool closed() const { return closed_.load(); }
 
  private:
   // A run of bytes the writer thread writes and syncs as one unit. It never spans
@@ -130,9 +141,10 @@ class Writer {
   mutable std::condition_variable durable_cv_;
   std::vector<Chunk> pending_;
   bool stop_ = false;
-  bool writer_idle_ = false;  // the writer thread waits for work: append must notify
+  bool writer_idle_ = false;      // the writer thread waits for work: append must notify
   uint64_t flush_requested_ = 0;  // seq that flush() wants fdatasync'd
   std::atomic<uint64_t> durable_seq_{0};
+  std::atomic<bool> closed_{false};
   WriterStats stats_;
 
   // writer-thread state

@@ -94,6 +94,15 @@ Stats collect(const Options& o) {
     s.tail_state = "empty";
   else
     judge_tail(o, s);
+  if (s.failure && s.tail_state == "clean") {
+    // Damage recovery does not look for: a broken hash chain (or an undecodable
+    // payload) in an older segment, whose CRCs are intact.
+    s.tail_state = "corrupt";
+    s.recovery =
+        "recovery checks older segments' CRCs and order but not their hash chain, so the server would "
+        "start on this log; the damage above means records were edited or a bug wrote them: restore the "
+        "segment from a replica or backup";
+  }
   return s;
 }
 

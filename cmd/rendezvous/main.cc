@@ -6,6 +6,7 @@
 // with their own issues; until then it serves nothing and says so.
 #include <uv.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -36,7 +37,7 @@ struct Server {
   State state;
   std::unique_ptr<log::Writer> writer;
   std::unique_ptr<Snapshotter> snapshotter;
-  uint64_t snapshot_seq = 0;
+  std::atomic<uint64_t> snapshot_seq{0};  // last snapshot written (set by the snapshot thread)
   uv_loop_t* loop = nullptr;
   uv_async_t durable_async{};
   uv_signal_t sigterm{}, sigint{};
@@ -46,22 +47,27 @@ struct Server {
 };
 
 // Runs every second: snapshot after snapshot_every new records, or after
-// snapshot_interval seconds if anything changed at all.
+// snapshot_interval seconds if anything changed at all. Only records covered by an
+// fdatasync go in (under --fsync=batch-ms/none durable_seq may be ahead of the disk,
+// and a snapshot ahead of the log after a power cut would refuse to load).
 void maybe_snapshot(Server& s) {
-  uint64_t durable = s.writer->durable_seq();
-  if (durable <= s.snapshot_seq || s.snapshotter->running()) return;
+  const uint64_t synced = s.writer->synced_seq();
+  const uint64_t done = s.snapshot_seq.load();
+  if (synced <= done || s.snapshotter->running()) return;
   auto now = std::chrono::steady_clock::now();
-  bool due = durable - s.snapshot_seq >= s.cfg.snapshot_every ||
-             now - s.last_snapshot >= std::chrono::seconds(s.cfg.snapshot_interval_s);
+  bool due =
+      synced - done >= s.cfg.snapshot_every || now - s.last_snapshot >= std::chrono::seconds(s.cfg.snapshot_interval_s);
   if (!due) return;
-  s.last_snapshot = now;
-  s.snapshotter->start(durable, [](const Snapshotter::Result& r) {
-    if (r.error.empty())
+  s.last_snapshot = now;  // a failure is retried at the next interval
+  s.snapshotter->start(synced, [&s](const Snapshotter::Result& r) {
+    if (r.error.empty()) {
+      s.snapshot_seq = r.seq;
       LOG_INFO("snapshot: wrote seq %llu in %.2f s", (unsigned long long)r.seq, r.seconds);
-    else
-      LOG_ERROR("snapshot failed: %s (the log still holds everything; will retry)", r.error.c_str());
+    } else {
+      LOG_ERROR("snapshot failed: %s (the log still holds everything; retrying in %llu s)", r.error.c_str(),
+                (unsigned long long)s.cfg.snapshot_interval_s);
+    }
   });
-  s.snapshot_seq = durable;  // a failed attempt is retried after the next interval's records
 }
 
 void shutdown(Server& s, const char* why) {
@@ -71,7 +77,7 @@ void shutdown(Server& s, const char* why) {
   uv_timer_stop(&s.snapshot_timer);
   s.writer->close();  // every appended record is durable after this
   s.snapshotter->wait();
-  if (s.writer->last_seq() > s.snapshot_seq) {
+  if (s.writer->last_seq() > s.snapshot_seq.load()) {
     auto r = s.snapshotter->run(s.writer->last_seq());
     if (r.error.empty())
       LOG_INFO("snapshot: wrote seq %llu in %.2f s", (unsigned long long)r.seq, r.seconds);

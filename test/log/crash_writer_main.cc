@@ -34,7 +34,9 @@ int main(int argc, char** argv) {
   }
   unsigned seed = static_cast<unsigned>(getpid());
   for (;;) {
-    int burst = 1 + static_cast<int>(rand_r(&seed) % 64);
+    // Mostly small bursts; now and then one of ~1.5 MiB, so that batches span several
+    // chunks and segments roll over while the kill can land.
+    int burst = rand_r(&seed) % 8 == 0 ? 5000 : 1 + static_cast<int>(rand_r(&seed) % 64);
     for (int i = 0; i < burst; ++i) {
       uint64_t seq = w->last_seq() + 1;
       w->append(pilot::testsupport::crash_event(seq), static_cast<int64_t>(seq), [](uint64_t s) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -172,6 +173,40 @@ TEST(Writer, CallbacksFireOnlyWhenDurableAndInOrder) {
   EXPECT_LE(st.batches, 300u);
 }
 
+TEST(Writer, RefusesAPayloadNoReaderWouldAccept) {
+  testsupport::TempDir dir;
+  auto o = open_log(dir.path());
+  o.writer->append(sample_event(1), 1);
+  EXPECT_THROW(o.writer->append_raw(5, std::string(kMaxPayload + 1, 'x'), 2), std::length_error);
+  EXPECT_EQ(o.writer->last_seq(), 1u) << "a refused append must not consume a sequence number";
+  EXPECT_EQ(o.writer->append(sample_event(2), 3), 2u);
+  o.writer->append_raw(5, std::string(kMaxPayload, 'x'), 4);  // exactly the limit is fine
+  o.writer->close();
+  EXPECT_EQ(read_all(dir.path()).size(), 3u);
+}
+
+TEST(Writer, BatchPolicyAcknowledgesAfterWriteAndSyncsWithinTheInterval) {
+  testsupport::TempDir dir;
+  RecoveryResult rec;
+  std::string err;
+  ASSERT_TRUE(recover(dir.path(), kDefaultSegmentBytes, rec, err));
+  WriterOptions opts;
+  opts.log_dir = dir.path();
+  opts.fsync = *FsyncPolicy::parse("batch-ms=20");
+  auto w = Writer::open(opts, rec, err);
+  ASSERT_TRUE(w);
+  for (int i = 1; i <= 50; ++i) w->append(sample_event(i), i);
+  // Acknowledged once written...
+  while (w->durable_seq() < 50) w->wait_durable(w->durable_seq(), std::chrono::milliseconds(100));
+  // ...and synced within about one interval, without any further appends.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (w->synced_seq() < 50 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(w->synced_seq(), 50u);
+  EXPECT_GE(w->stats().fsyncs, 1u);
+  EXPECT_LE(w->stats().fsyncs, 10u) << "batch-ms must not sync once per record";
+}
+
 TEST(FsyncPolicy, Parses) {
   EXPECT_EQ(FsyncPolicy::parse("always")->mode, FsyncPolicy::Mode::kAlways);
   EXPECT_EQ(FsyncPolicy::parse("none")->mode, FsyncPolicy::Mode::kNone);
@@ -337,6 +372,42 @@ TEST(Recovery, ChecksummedRecordOutOfChainAtTheTailIsRefused) {
   std::string err;
   EXPECT_FALSE(recover(dir.path(), kDefaultSegmentBytes, r, err));
   EXPECT_NE(err.find("hash chain"), std::string::npos) << err;
+}
+
+TEST(Recovery, ZeroHeaderWithRecordsBehindItIsRefusedNotDeleted) {
+  testsupport::TempDir dir;
+  write_records(dir.path(), 600, 16 << 10);
+  auto last = list_segments(dir.path()).back();
+  patch_file(last.path, 0, std::string(kSegmentHeaderSize, '\0'));  // a bad sector, not a crash
+  RecoveryResult r;
+  std::string err;
+  EXPECT_FALSE(recover(dir.path(), 16 << 10, r, err));
+  EXPECT_NE(err.find("bad segment header"), std::string::npos) << err;
+  EXPECT_TRUE(fs::exists(last.path));
+}
+
+TEST(Tailer, StartsOnAnEmptyLogAndPicksUpTheFirstRecords) {
+  testsupport::TempDir dir;
+  Tailer t(dir.path(), 1);
+  Record r;
+  EXPECT_EQ(t.next(r, std::chrono::milliseconds(20)), Tailer::Status::kTimeout);
+  write_records(dir.path(), 3);
+  ASSERT_EQ(t.next(r, std::chrono::milliseconds(2000)), Tailer::Status::kRecord) << t.error().what;
+  EXPECT_EQ(r.seq, 1u);
+}
+
+TEST(Tailer, DoesNotSpinAfterTheWriterCloses) {
+  testsupport::TempDir dir;
+  auto o = open_log(dir.path());
+  o.writer->append(sample_event(1), 1);
+  o.writer->close();
+  Tailer t(dir.path(), 1, o.writer.get());
+  Record r;
+  ASSERT_EQ(t.next(r, std::chrono::milliseconds(500)), Tailer::Status::kRecord);
+  auto cpu0 = std::clock();
+  EXPECT_EQ(t.next(r, std::chrono::milliseconds(300)), Tailer::Status::kTimeout);
+  double cpu_s = double(std::clock() - cpu0) / CLOCKS_PER_SEC;
+  EXPECT_LT(cpu_s, 0.15) << "the tailer busy-waited on a closed writer";
 }
 
 TEST(Tailer, FollowsALiveWriterInProcess) {
