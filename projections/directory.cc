@@ -1,12 +1,80 @@
 #include "projections/directory.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 namespace pilot {
+
+// ---- NodeTable -------------------------------------------------------------------------
+
+NodeTable::NodeTable(const NodeTable& o) : far_(o.far_), size_(o.size_) {
+  chunks_.resize(o.chunks_.size());
+  for (size_t c = 0; c < chunks_.size(); ++c)
+    if (o.chunks_[c]) chunks_[c] = std::make_unique<Chunk>(*o.chunks_[c]);
+}
+
+NodeTable& NodeTable::operator=(const NodeTable& o) {
+  if (this != &o) *this = NodeTable(o);
+  return *this;
+}
+
+const Node& NodeTable::at(uint32_t id) const {
+  const Node* n = find(id);
+  if (!n) throw std::out_of_range("no node " + std::to_string(id));
+  return *n;
+}
+
+std::pair<Node*, bool> NodeTable::try_emplace(uint32_t id) {
+  if (Node* n = find(id)) return {n, false};
+  const size_t c = id >> kChunkBits;
+  // The chunk directory may grow to about twice the live count (plus one chunk), so
+  // outlying IDs cost a map entry, not a run of chunks.
+  const size_t reach = 2 * ((size_ + 1) >> kChunkBits) + 2;
+  if (c >= chunks_.size() && c < std::max(reach, chunks_.size())) chunks_.resize(c + 1);
+  if (c < chunks_.size() && id != 0) {  // (a slot with id 0 reads as empty)
+    if (!chunks_[c]) chunks_[c] = std::make_unique<Chunk>();
+    Node& n = (*chunks_[c])[id & kChunkMask];
+    n.id = id;
+    ++size_;
+    return {&n, true};
+  }
+  Node& n = far_[id];
+  n.id = id;
+  ++size_;
+  return {&n, true};
+}
+
+bool NodeTable::erase(uint32_t id) {
+  if (const Node* d = dense(id); d && d->id != 0) {
+    const_cast<Node&>(*d) = Node{};
+  } else if (far_.erase(id) == 0) {
+    return false;
+  }
+  --size_;
+  return true;
+}
+
+void NodeTable::reserve(size_t n) {
+  const size_t want = (std::min<size_t>(n, size_t{1} << 32) + kChunkMask) >> kChunkBits;
+  if (want > chunks_.size()) chunks_.resize(want);
+}
+
+bool NodeTable::operator==(const NodeTable& o) const {
+  if (size_ != o.size_) return false;
+  for (const auto& [id, n] : *this) {
+    const Node* m = o.find(id);
+    if (!m || !(*m == n)) return false;
+  }
+  return true;
+}
+
+// ---- Directory -------------------------------------------------------------------------
 
 void Directory::reserve(size_t n) {
   nodes_.reserve(n);
   key_idx_.reserve(n);
+  owner_idx_.reserve(n);
 }
 
 void Directory::rebind_key(uint32_t id, const PublicKey* old_key, const PublicKey& new_key) {
@@ -27,12 +95,11 @@ void Directory::release_hostname(Node& n) {
 }
 
 void Directory::remove_node(uint32_t id) {
-  auto it = nodes_.find(id);
-  if (it == nodes_.end()) return;
-  Node& n = it->second;
-  release_hostname(n);
-  if (key_idx_.find(n.public_key) == id) dormant_key_.insert_or_assign(id, n.public_key);
-  nodes_.erase(it);
+  Node* n = nodes_.find(id);
+  if (!n) return;
+  release_hostname(*n);
+  if (key_idx_.find(n->public_key) == id) dormant_key_.insert_or_assign(id, n->public_key);
+  nodes_.erase(id);
 }
 
 void Directory::apply(const EventMeta& m, const NodeRegistered& e) {
@@ -65,8 +132,7 @@ void Directory::apply(const EventMeta& m, const NodeRegistered& e) {
   rebind_key(e.node_id, old, e.public_key);
   if (!e.owner.empty()) owner_idx_.insert_or_assign(e.owner, e.node_id);
 
-  Node& n = nodes_[e.node_id];
-  n.id = e.node_id;
+  Node& n = *nodes_.try_emplace(e.node_id).first;
   n.owner = e.owner;
   n.public_key = e.public_key;
   n.real_addr = e.real_addr;
@@ -113,12 +179,14 @@ void Directory::apply(const EventMeta& m, const KeyRotated& e) {
   n->key_rotated_ns = m.time_ns;
   ++n->key_rot_count;
   if (e.recovered) {
-    n->badge.clear();
-    n->badge_sig.clear();
-    n->verification_provider.clear();
-    n->verified_at = 0;
-    n->recovery_nonce = e.recovery_nonce;
-    n->recovery_exp = e.recovery_exp;
+    NodeExtras& x = n->extras.mut();
+    x.badge.clear();
+    x.badge_sig.clear();
+    x.verification_provider.clear();
+    x.verified_at = 0;
+    x.recovery_nonce = e.recovery_nonce;
+    x.recovery_exp = e.recovery_exp;
+    n->extras.shrink();
   }
 }
 
@@ -127,23 +195,30 @@ void Directory::apply(const EventMeta&, const KeyExpirySet& e) {
 }
 
 void Directory::apply(const EventMeta&, const ExternalIdSet& e) {
-  if (Node* n = find_mut(e.node_id)) n->external_id = e.external_id;
+  Node* n = find_mut(e.node_id);
+  if (!n) return;
+  n->extras.mut().external_id = e.external_id;
+  n->extras.shrink();
 }
 
 void Directory::apply(const EventMeta&, const BadgeSubmitted& e) {
   Node* n = find_mut(e.node_id);
   if (!n) return;
-  n->badge = e.badge;
-  n->badge_sig = e.badge_sig;
-  n->verification_provider = e.provider;
-  n->verified_at = e.verified_at;
+  NodeExtras& x = n->extras.mut();
+  x.badge = e.badge;
+  x.badge_sig = e.badge_sig;
+  x.verification_provider = e.provider;
+  x.verified_at = e.verified_at;
+  n->extras.shrink();
 }
 
 void Directory::apply(const EventMeta&, const RecoveryEnrolled& e) {
   Node* n = find_mut(e.node_id);
   if (!n) return;
-  n->recovery_commitment = e.commitment;
-  n->recovery_provider = e.provider;
+  NodeExtras& x = n->extras.mut();
+  x.recovery_commitment = e.commitment;
+  x.recovery_provider = e.provider;
+  n->extras.shrink();
 }
 
 }  // namespace pilot

@@ -154,6 +154,9 @@ class Stmt {
   void bind(int i, const std::string& s) {
     sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
   }
+  void bind(int i, std::string_view s) {
+    sqlite3_bind_text(st_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+  }
   void bind(int i, const char* s) { sqlite3_bind_text(st_, i, s, -1, SQLITE_STATIC); }
   void bind(int i, Blob b) {
     if (b.bytes.empty())
@@ -256,9 +259,9 @@ void SnapshotAccess::write(const State& s, Db& db) {
       const Node& n = d.nodes_.at(id);
       st.insert(n.id, n.owner, n.public_key, n.real_addr, n.is_public, n.hostname, encode_list(b1, n.tags),
                 encode_list(b2, n.lan_addrs), n.key_created_ns, n.key_rotated_ns, n.key_rot_count, n.key_expires,
-                n.external_id, n.version, n.relay_only, n.badge, n.badge_sig, n.verification_provider, n.verified_at,
-                n.recovery_commitment, n.recovery_provider, n.recovery_nonce, n.recovery_exp, n.registered_at_ns,
-                n.last_registered_ns);
+                n.external_id(), n.version, n.relay_only, n.badge(), n.badge_sig(), n.verification_provider(),
+                n.verified_at(), n.recovery_commitment(), n.recovery_provider(), n.recovery_nonce(), n.recovery_exp(),
+                n.registered_at_ns, n.last_registered_ns);
     }
   }
   {
@@ -267,7 +270,7 @@ void SnapshotAccess::write(const State& s, Db& db) {
   }
   {
     Stmt st(db, "INSERT INTO owner_index VALUES(?,?)");
-    for (const std::string& o : sorted_keys(d.owner_idx_)) st.insert(o, d.owner_idx_.at(o));
+    for (const auto& [o, id] : d.owner_idx_.sorted()) st.insert(o, id);
   }
   {
     Stmt net_st(db, "INSERT INTO networks VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
@@ -343,10 +346,9 @@ void SnapshotAccess::read_nodes(Db& db, Directory& d) {
   while (st.row()) {
     uint32_t id = st.u<uint32_t>(0, "node id");
     if (id == 0 || id >= d.next_node_) corrupt("node id " + std::to_string(id) + " outside [1, next_node)");
-    auto [it, inserted] = d.nodes_.try_emplace(id);
+    auto [node, inserted] = d.nodes_.try_emplace(id);
     if (!inserted) corrupt("node " + std::to_string(id) + " twice");
-    Node& n = it->second;
-    n.id = id;
+    Node& n = *node;
     n.owner = st.str(1);
     n.public_key = st.key(2, "public_key");
     n.real_addr = st.str(3);
@@ -358,17 +360,24 @@ void SnapshotAccess::read_nodes(Db& db, Directory& d) {
     n.key_rotated_ns = st.i64(9);
     n.key_rot_count = st.u<uint32_t>(10, "key_rot_count");
     n.key_expires = st.i64(11);
-    n.external_id = st.str(12);
     n.version = st.str(13);
     n.relay_only = st.b(14, "relay_only");
-    n.badge = st.str(15);
-    n.badge_sig = st.str(16);
-    n.verification_provider = st.str(17);
-    n.verified_at = st.i64(18);
-    n.recovery_commitment = st.str(19);
-    n.recovery_provider = st.str(20);
-    n.recovery_nonce = st.str(21);
-    n.recovery_exp = st.i64(22);
+    // The extras are allocated only when one of them is set.
+    const bool has_extras = !st.bytes(12).empty() || !st.bytes(15).empty() || !st.bytes(16).empty() ||
+                            !st.bytes(17).empty() || st.i64(18) != 0 || !st.bytes(19).empty() ||
+                            !st.bytes(20).empty() || !st.bytes(21).empty() || st.i64(22) != 0;
+    if (has_extras) {
+      NodeExtras& x = n.extras.mut();
+      x.external_id = st.str(12);
+      x.badge = st.str(15);
+      x.badge_sig = st.str(16);
+      x.verification_provider = st.str(17);
+      x.verified_at = st.i64(18);
+      x.recovery_commitment = st.str(19);
+      x.recovery_provider = st.str(20);
+      x.recovery_nonce = st.str(21);
+      x.recovery_exp = st.i64(22);
+    }
     n.registered_at_ns = st.i64(23);
     n.last_registered_ns = st.i64(24);
   }
@@ -423,11 +432,11 @@ void SnapshotAccess::read(Db& db, const std::string& path, State& s) {
     }
   }
   {
-    d.owner_idx_.reserve(static_cast<size_t>(count_rows(db, "owner_index")));
+    const auto owners = static_cast<size_t>(count_rows(db, "owner_index"));
+    d.owner_idx_.reserve(owners + owners / 4 + 64);
     Stmt st(db, "SELECT owner, node_id FROM owner_index ORDER BY rowid");
     while (st.row()) {
-      if (!d.owner_idx_.try_emplace(st.str(0), st.u<uint32_t>(1, "owner_index id")).second)
-        corrupt("owner bound twice");
+      if (!d.owner_idx_.try_emplace(st.str(0), st.u<uint32_t>(1, "owner_index id"))) corrupt("owner bound twice");
     }
   }
   join_nodes.t.join();
@@ -541,10 +550,8 @@ void SnapshotAccess::read(Db& db, const std::string& path, State& s) {
 void SnapshotAccess::check_directory(Directory& d) {
   d.dormant_key_.reserve(d.key_idx_.size() - std::min(d.key_idx_.size(), d.nodes_.size()));
   d.key_idx_.for_each([&](const PublicKey& key, uint32_t id) {
-    auto n = d.nodes_.find(id);
-    if (n != d.nodes_.end()) {
-      if (n->second.public_key != key)
-        corrupt("key index entry for live node " + std::to_string(id) + " is not its key");
+    if (const Node* n = d.nodes_.find(id)) {
+      if (n->public_key != key) corrupt("key index entry for live node " + std::to_string(id) + " is not its key");
     } else if (!d.dormant_key_.try_emplace(id, key).second) {
       corrupt("node " + std::to_string(id) + " bound to two keys");
     }

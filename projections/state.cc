@@ -1,10 +1,11 @@
 #include "projections/state.h"
-#include "projections/sorted.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <type_traits>
 #include <variant>
+
+#include "projections/sorted.h"
 
 namespace pilot {
 
@@ -81,7 +82,6 @@ std::string list(const std::vector<uint16_t>& v) {
   return out + "]";
 }
 
-
 void line(std::string& out, const std::string& s) {
   out += s;
   out.push_back('\n');
@@ -98,16 +98,17 @@ void dump_directory(std::string& out, const Directory& d) {
                   " hostname=" + q(n.hostname) + " tags=" + list(n.tags) + " lan_addrs=" + list(n.lan_addrs) +
                   " key_created_ns=" + n2s(n.key_created_ns) + " key_rotated_ns=" + n2s(n.key_rotated_ns) +
                   " key_rot_count=" + n2s(n.key_rot_count) + " key_expires=" + n2s(n.key_expires) +
-                  " external_id=" + q(n.external_id) + " version=" + q(n.version) + " relay_only=" + n2s(n.relay_only) +
-                  " badge=" + q(n.badge) + " badge_sig=" + q(n.badge_sig) +
-                  " verification_provider=" + q(n.verification_provider) + " verified_at=" + n2s(n.verified_at) +
-                  " recovery_commitment=" + q(n.recovery_commitment) + " recovery_provider=" + q(n.recovery_provider) +
-                  " recovery_nonce=" + q(n.recovery_nonce) + " recovery_exp=" + n2s(n.recovery_exp) +
-                  " registered_at_ns=" + n2s(n.registered_at_ns) + " last_registered_ns=" + n2s(n.last_registered_ns));
+                  " external_id=" + q(n.external_id()) + " version=" + q(n.version) +
+                  " relay_only=" + n2s(n.relay_only) + " badge=" + q(n.badge()) + " badge_sig=" + q(n.badge_sig()) +
+                  " verification_provider=" + q(n.verification_provider()) + " verified_at=" + n2s(n.verified_at()) +
+                  " recovery_commitment=" + q(n.recovery_commitment()) +
+                  " recovery_provider=" + q(n.recovery_provider()) + " recovery_nonce=" + q(n.recovery_nonce()) +
+                  " recovery_exp=" + n2s(n.recovery_exp()) + " registered_at_ns=" + n2s(n.registered_at_ns) +
+                  " last_registered_ns=" + n2s(n.last_registered_ns));
   }
   for (const auto& e : d.key_index().sorted()) line(out, "key_index " + key_hex(e.key) + " -> " + std::to_string(e.id));
-  for (const std::string& o : sorted_keys(d.owner_index()))
-    line(out, "owner_index " + q(o) + " -> " + std::to_string(d.owner_index().at(o)));
+  for (const auto& [o, id] : d.owner_index().sorted())
+    line(out, "owner_index " + q(std::string(o)) + " -> " + std::to_string(id));
   for (const std::string& h : sorted_keys(d.hostname_index()))
     line(out, "hostname_index " + q(h) + " -> " + std::to_string(d.hostname_index().at(h)));
 }
