@@ -178,15 +178,17 @@ void Writer::open_segment_file(const Chunk& c) {
   // Preallocating keeps fdatasync from also flushing a growing file size.
   (void)::posix_fallocate(fd_, 0, static_cast<off_t>(opts_.segment_bytes));
   if (!pwrite_all(fd_, encode_segment_header({c.first_seq, c.prev_hash}), 0)) die("cannot write segment header");
-  if (::fdatasync(fd_) != 0) die("fdatasync of a new segment failed");
+  if (sync_fd(fd_) != 0) die("fdatasync of a new segment failed");
   if (!fsync_dir(opts_.log_dir)) die("fsync of the log directory failed");
   file_off_ = kSegmentHeaderSize;
 }
 
+int Writer::sync_fd(int fd) { return opts_.sync_fn ? opts_.sync_fn(fd) : ::fdatasync(fd); }
+
 void Writer::sync_file() {
   if (fd_ < 0) return;
   uint64_t t0 = now_ns();
-  if (::fdatasync(fd_) != 0) die("fdatasync failed");
+  if (sync_fd(fd_) != 0) die("fdatasync failed");
   uint64_t dt = now_ns() - t0;
   std::lock_guard lk(mu_);
   synced_seq_ = written_seq_;

@@ -56,6 +56,9 @@ struct WriterOptions {
   // Called on the writer thread after records became durable. Must be thread-safe
   // and cheap (e.g. uv_async_send); the loop thread then calls run_callbacks().
   std::function<void()> wake;
+  // Replaces fdatasync(fd) (returns 0 or -1 with errno). Tests use it to hold a sync
+  // back or make it fail; empty = fdatasync.
+  std::function<int(int fd)> sync_fn;
 };
 
 struct WriterStats {
@@ -125,6 +128,7 @@ class Writer {
   void writer_main();
   void open_segment_file(const Chunk& c);
   void sync_file();
+  int sync_fd(int fd);
   [[noreturn]] void die(const std::string& what);
 
   WriterOptions opts_;

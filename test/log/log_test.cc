@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -205,6 +208,74 @@ TEST(Writer, BatchPolicyAcknowledgesAfterWriteAndSyncsWithinTheInterval) {
   EXPECT_EQ(w->synced_seq(), 50u);
   EXPECT_GE(w->stats().fsyncs, 1u);
   EXPECT_LE(w->stats().fsyncs, 10u) << "batch-ms must not sync once per record";
+}
+
+// A gate in front of fdatasync: while it is closed the records are written (the
+// scanner sees them on disk) but no callback may fire and durable_seq must not move.
+TEST(Writer, NothingIsAcknowledgedBeforeFdatasyncReturns) {
+  testsupport::TempDir dir;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  std::atomic<int> syncs_waiting{0};
+  RecoveryResult rec;
+  std::string err;
+  ASSERT_TRUE(recover(dir.path(), kDefaultSegmentBytes, rec, err));
+  WriterOptions opts;
+  opts.log_dir = dir.path();
+  int calls = 0;
+  opts.sync_fn = [&](int fd) {
+    if (calls++ == 0) return ::fdatasync(fd);  // the new segment's header
+    std::unique_lock lk(mu);
+    ++syncs_waiting;
+    cv.wait(lk, [&] { return open; });
+    return ::fdatasync(fd);
+  };
+  auto w = Writer::open(opts, rec, err);
+  ASSERT_TRUE(w);
+  int fired = 0;
+  for (int i = 1; i <= 20; ++i) w->append(sample_event(i), i, [&](uint64_t) { ++fired; });
+  while (syncs_waiting.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  w->run_callbacks();
+  EXPECT_EQ(fired, 0) << "a callback fired before its fdatasync returned";
+  EXPECT_EQ(w->durable_seq(), 0u);
+  EXPECT_EQ(read_all(dir.path()).size(), 20u) << "the records should be written, only not yet synced";
+  {
+    std::lock_guard lk(mu);
+    open = true;
+  }
+  cv.notify_all();
+  while (fired < 20) {
+    w->wait_durable(w->durable_seq(), std::chrono::milliseconds(100));
+    w->run_callbacks();
+  }
+  EXPECT_EQ(w->durable_seq(), 20u);
+}
+
+TEST(WriterDeathTest, FailedFdatasyncAbortsInsteadOfAcknowledging) {
+  testing::FLAGS_gtest_death_test_style = "threadsafe";
+  EXPECT_DEATH(
+      {
+        testsupport::TempDir dir;
+        RecoveryResult rec;
+        std::string err;
+        recover(dir.path(), kDefaultSegmentBytes, rec, err);
+        WriterOptions opts;
+        opts.log_dir = dir.path();
+        opts.sync_fn = [](int) {
+          errno = EIO;
+          return -1;
+        };
+        auto w = Writer::open(opts, rec, err);
+        bool acked = false;
+        w->append(sample_event(1), 1, [&](uint64_t) { acked = true; });
+        w->wait_durable(0, std::chrono::milliseconds(2000));
+        w->run_callbacks();
+        if (acked) std::fprintf(stderr, "acknowledged after a failed fdatasync\n");
+        std::exit(0);
+      },
+      "FATAL log writer: fdatasync");
 }
 
 TEST(FsyncPolicy, Parses) {
