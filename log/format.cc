@@ -22,6 +22,17 @@ U get_le(const char* p) {
   return static_cast<U>(v);
 }
 
+// Bytes [8, 36) of a record — seq, term, time, kind, flags — which the chain hash
+// covers. The writer frames them in place; check_chain rebuilds them from a Record.
+constexpr size_t kHashedFieldsSize = 28;
+void put_hashed_fields(char* p, uint64_t seq, uint64_t term, int64_t time_ns, uint16_t kind) {
+  put_le<uint64_t>(p, seq);
+  put_le<uint64_t>(p + 8, term);
+  put_le<int64_t>(p + 16, time_ns);
+  put_le<uint16_t>(p + 24, kind);
+  put_le<uint16_t>(p + 26, 0);  // flags
+}
+
 uint32_t record_crc(const char* rec, size_t total) {
   uint32_t c = crc32c(rec, 4);
   return crc32c_extend(c, rec + 8, total - 8);
@@ -72,12 +83,8 @@ Hash append_record(std::string& out, const Hash& prev, uint64_t seq, uint64_t te
   out.resize(start + kRecordHeaderSize);
   char* h = &out[start];
   put_le<uint32_t>(h, static_cast<uint32_t>(payload.size()));
-  put_le<uint64_t>(h + 8, seq);
-  put_le<uint64_t>(h + 16, term);
-  put_le<int64_t>(h + 24, time_ns);
-  put_le<uint16_t>(h + 32, kind);
-  put_le<uint16_t>(h + 34, 0);
-  Hash hash = chain_hash(prev, std::string_view(h + 8, 28), payload);
+  put_hashed_fields(h + 8, seq, term, time_ns, kind);
+  Hash hash = chain_hash(prev, std::string_view(h + 8, kHashedFieldsSize), payload);
   std::memcpy(h + 36, hash.data(), 32);
   out.append(payload);
   h = &out[start];  // append may have moved the buffer
@@ -138,12 +145,8 @@ std::string check_order(const Record& r, uint64_t prev_seq, uint64_t prev_term) 
 
 std::string check_chain(const Record& r, uint64_t prev_seq, const Hash& prev_hash, uint64_t prev_term) {
   if (std::string why = check_order(r, prev_seq, prev_term); !why.empty()) return why;
-  // Recompute over the header fields as they are on disk.
-  char fields[28] = {};  // bytes 8..35 of the record; flags (the last two) are zero
-  put_le<uint64_t>(&fields[0], r.seq);
-  put_le<uint64_t>(&fields[8], r.term);
-  put_le<int64_t>(&fields[16], r.time_ns);
-  put_le<uint16_t>(&fields[24], r.kind);
+  char fields[kHashedFieldsSize];
+  put_hashed_fields(fields, r.seq, r.term, r.time_ns, r.kind);
   if (chain_hash(prev_hash, std::string_view(fields, sizeof fields), r.payload) != r.hash)
     return "hash chain broken: record was edited, dropped or reordered";
   return {};

@@ -157,11 +157,6 @@ bool Scanner::open_segment(size_t index) {
   return true;
 }
 
-std::optional<uint64_t> Scanner::nonzero_after_end() {
-  auto nz = first_nonzero(fd_, offset_, io_errno_);
-  return nz;
-}
-
 Scanner::Status Scanner::next(Record& out) {
   if (!started_) {
     started_ = true;
@@ -239,7 +234,7 @@ Scanner::Status Scanner::next(Record& out) {
     if (!live_) {
       // Past the end of data a segment holds only zeros (preallocation, and recovery
       // zeroes every cut). Anything else would be records hidden behind a zeroed gap.
-      auto nz = nonzero_after_end();
+      auto nz = first_nonzero(fd_, offset_, io_errno_);
       if (io_errno_ != 0) {
         fail(ParseResult::kCorrupt, std::string("read error: ") + std::strerror(io_errno_));
         error_.io_error = true;

@@ -76,8 +76,6 @@ class Scanner {
  private:
   bool open_segment(size_t index);
   bool fill(size_t need);
-  // First non-zero byte at or after the current offset of the current segment.
-  std::optional<uint64_t> nonzero_after_end();
   Status fail(ParseResult kind, std::string what);  // at the current position
   Status fail_at(size_t index, uint64_t offset, ParseResult kind, std::string what);
 
