@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "core/duration.h"
+
 namespace pilot {
 
 void Flags::add_string(std::string* t, const char* name, const char* env, const char* help) {
@@ -12,6 +14,10 @@ void Flags::add_bool(bool* t, const char* name, const char* env, const char* hel
 }
 void Flags::add_uint(uint64_t* t, const char* name, const char* env, const char* help) {
   flags_.push_back({Kind::kUint, t, name, env ? env : "", help, std::to_string(*t)});
+}
+
+void Flags::add_duration(int64_t* t, const char* name, const char* env, const char* help) {
+  flags_.push_back({Kind::kDuration, t, name, env ? env : "", help, format_duration(*t)});
 }
 
 bool Flags::assign(Flag& f, const std::string& v, const std::string& source) {
@@ -26,6 +32,10 @@ bool Flags::assign(Flag& f, const std::string& v, const std::string& source) {
       *static_cast<uint64_t*>(f.target) = std::strtoull(v.c_str(), nullptr, 10);
       return true;
     }
+    case Kind::kDuration:
+      if (auto ns = parse_go_duration(v); ns && *ns >= 0) return *static_cast<int64_t*>(f.target) = *ns, true;
+      error_ = "invalid duration \"" + v + "\" for " + source + " (use Go form: 300ms, 2s, 30m, 1h30m)";
+      return false;
   }
   error_ = "invalid value \"" + v + "\" for " + source;
   return false;

@@ -17,6 +17,8 @@ class Flags {
   void add_string(std::string* target, const char* name, const char* env, const char* help);
   void add_bool(bool* target, const char* name, const char* env, const char* help);
   void add_uint(uint64_t* target, const char* name, const char* env, const char* help);
+  // A Go duration ("30m", "2s", "500ms"), stored as nanoseconds; must be >= 0.
+  void add_duration(int64_t* target_ns, const char* name, const char* env, const char* help);
 
   enum class Result { kOk, kHelp, kError };
   // Parses argv[first..]; positional arguments go to positional(). On kError the
@@ -27,7 +29,7 @@ class Flags {
   std::string usage() const;
 
  private:
-  enum class Kind { kString, kBool, kUint };
+  enum class Kind { kString, kBool, kUint, kDuration };
   struct Flag {
     Kind kind;
     void* target;

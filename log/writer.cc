@@ -115,6 +115,12 @@ uint64_t Writer::append_raw(uint16_t kind, std::string_view payload, int64_t tim
   return seq;
 }
 
+void Writer::on_durable(uint64_t seq, Callback cb) {
+  if (seq > last_seq_ || (!callbacks_.empty() && callbacks_.back().first > seq))
+    throw std::logic_error("Writer::on_durable: seq out of order");
+  callbacks_.emplace_back(seq, std::move(cb));
+}
+
 size_t Writer::run_callbacks() {
   const uint64_t d = durable_seq();
   size_t n = 0;

@@ -1,180 +1,20 @@
-// rendezvous: the Pilot control-plane server.
-//
-// This build opens the data directory (recovers the log, loads the snapshot, replays
-// the tail), keeps snapshots fresh in the background and shuts down cleanly on
-// SIGTERM. The registry port, the embedded beacon and the admin HTTP server arrive
-// with their own issues; until then it serves nothing and says so.
-#include <uv.h>
-
-#include <atomic>
-#include <chrono>
+// rendezvous: the Pilot control-plane server (spec/rendezvous.md §17.1). The work is
+// in cmd/host (data directory, loop, snapshots, shutdown) and net/rpc (the registry).
 #include <cstdio>
-#include <memory>
-#include <string>
 
-#include "core/ed25519.h"
-#include "core/flags.h"
-#include "core/logging.h"
-#include "log/writer.h"
-#include "projections/store.h"
-
-namespace {
-
-using namespace pilot;
-
-struct Config {
-  std::string data_dir = "pilot-data";
-  std::string fsync = "always";
-  uint64_t segment_mb = 64;
-  uint64_t snapshot_every = 100000;
-  uint64_t snapshot_interval_s = 300;
-  std::string log_level = "info";
-};
-
-struct Server {
-  Config cfg;
-  DataDir dir;
-  State state;
-  std::unique_ptr<log::Writer> writer;
-  std::unique_ptr<Snapshotter> snapshotter;
-  std::atomic<uint64_t> snapshot_seq{0};  // last snapshot written (set by the snapshot thread)
-  uv_loop_t* loop = nullptr;
-  uv_async_t durable_async{};
-  uv_signal_t sigterm{}, sigint{};
-  uv_timer_t snapshot_timer{};
-  std::chrono::steady_clock::time_point last_snapshot = std::chrono::steady_clock::now();
-  bool stopping = false;
-};
-
-// Runs every second: snapshot after snapshot_every new records, or after
-// snapshot_interval seconds if anything changed at all. Only records covered by an
-// fdatasync go in (under --fsync=batch-ms/none durable_seq may be ahead of the disk,
-// and a snapshot ahead of the log after a power cut would refuse to load).
-void maybe_snapshot(Server& s) {
-  const uint64_t synced = s.writer->synced_seq();
-  const uint64_t done = s.snapshot_seq.load();
-  if (synced <= done || s.snapshotter->running()) return;
-  auto now = std::chrono::steady_clock::now();
-  bool due =
-      synced - done >= s.cfg.snapshot_every || now - s.last_snapshot >= std::chrono::seconds(s.cfg.snapshot_interval_s);
-  if (!due) return;
-  s.last_snapshot = now;  // a failure is retried at the next interval
-  s.snapshotter->start(synced, [&s](const Snapshotter::Result& r) {
-    if (r.error.empty()) {
-      s.snapshot_seq = r.seq;
-      LOG_INFO("snapshot: wrote seq %llu in %.2f s", (unsigned long long)r.seq, r.seconds);
-    } else {
-      LOG_ERROR("snapshot failed: %s (the log still holds everything; retrying in %llu s)", r.error.c_str(),
-                (unsigned long long)s.cfg.snapshot_interval_s);
-    }
-  });
-}
-
-void shutdown(Server& s, const char* why) {
-  if (s.stopping) return;
-  s.stopping = true;
-  LOG_INFO("%s: shutting down", why);
-  uv_timer_stop(&s.snapshot_timer);
-  s.writer->close();  // every appended record is durable after this
-  s.snapshotter->wait();
-  if (s.writer->last_seq() > s.snapshot_seq.load()) {
-    auto r = s.snapshotter->run(s.writer->last_seq());
-    if (r.error.empty())
-      LOG_INFO("snapshot: wrote seq %llu in %.2f s", (unsigned long long)r.seq, r.seconds);
-    else
-      LOG_ERROR("final snapshot failed: %s (next start replays the log instead)", r.error.c_str());
-  }
-  uv_close(reinterpret_cast<uv_handle_t*>(&s.durable_async), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&s.sigterm), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&s.sigint), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&s.snapshot_timer), nullptr);
-}
-
-int run(Config cfg) {
-  crypto_init();
-  set_log_level(cfg.log_level.c_str());
-  auto policy = log::FsyncPolicy::parse(cfg.fsync);
-  if (!policy) {
-    LOG_ERROR("invalid --fsync \"%s\": use always, batch-ms=N or none", cfg.fsync.c_str());
-    return 2;
-  }
-  Server s;
-  s.cfg = cfg;
-  s.dir.root = cfg.data_dir;
-  const uint64_t segment_bytes = cfg.segment_mb << 20;
-  LOG_INFO("pilot rendezvous starting: data dir %s, fsync %s", cfg.data_dir.c_str(), policy->to_string().c_str());
-
-  RestoreReport rep;
-  std::string err;
-  if (!restore_state(s.dir, segment_bytes, s.state, rep, err)) {
-    LOG_ERROR("cannot open data directory %s: %s", cfg.data_dir.c_str(), err.c_str());
-    return 1;
-  }
-  if (rep.log.repaired) LOG_WARN("log: %s", rep.log.report.c_str());
-  LOG_INFO("log: %llu records (last seq %llu, term %llu)", (unsigned long long)rep.log.records,
-           (unsigned long long)rep.log.last_seq, (unsigned long long)rep.log.last_term);
-  LOG_INFO("state: snapshot at seq %llu loaded in %.2f s, %llu records replayed in %.2f s; %zu nodes, %zu networks",
-           (unsigned long long)rep.snapshot_seq, rep.load_seconds, (unsigned long long)rep.replayed, rep.replay_seconds,
-           s.state.directory.nodes().size(), s.state.networks.all().size());
-
-  s.loop = uv_default_loop();
-  uv_async_init(s.loop, &s.durable_async,
-                [](uv_async_t* a) { static_cast<Server*>(a->data)->writer->run_callbacks(); });
-  s.durable_async.data = &s;
-  log::WriterOptions wo;
-  wo.log_dir = s.dir.log_dir();
-  wo.fsync = *policy;
-  wo.segment_bytes = segment_bytes;
-  wo.wake = [a = &s.durable_async] { uv_async_send(a); };
-  s.writer = log::Writer::open(wo, rep.log, err);
-  if (!s.writer) {
-    LOG_ERROR("cannot open the log for writing: %s", err.c_str());
-    return 1;
-  }
-  s.snapshotter = std::make_unique<Snapshotter>(s.dir);
-  s.snapshot_seq = rep.snapshot_seq;
-
-  for (auto [sig, h] : {std::pair{SIGTERM, &s.sigterm}, std::pair{SIGINT, &s.sigint}}) {
-    uv_signal_init(s.loop, h);
-    h->data = &s;
-    uv_signal_start(
-        h,
-        [](uv_signal_t* sh, int signum) {
-          shutdown(*static_cast<Server*>(sh->data), signum == SIGTERM ? "SIGTERM" : "SIGINT");
-        },
-        sig);
-  }
-  uv_timer_init(s.loop, &s.snapshot_timer);
-  s.snapshot_timer.data = &s;
-  uv_timer_start(
-      &s.snapshot_timer, [](uv_timer_t* t) { maybe_snapshot(*static_cast<Server*>(t->data)); }, 1000, 1000);
-
-  LOG_INFO(
-      "ready. NOTE: this build only opens the event log; the registry (TCP :9000), embedded beacon "
-      "(UDP :9001) and admin HTTP (:3000) are not implemented yet");
-  uv_run(s.loop, UV_RUN_DEFAULT);
-  uv_loop_close(s.loop);
-  LOG_INFO("stopped cleanly at seq %llu", (unsigned long long)s.writer->last_seq());
-  return 0;
-}
-
-}  // namespace
+#include "cmd/host/host.h"
 
 int main(int argc, char** argv) {
-  Config cfg;
+  using namespace pilot;
+  HostConfig cfg;
   Flags flags("rendezvous",
-              "Pilot Protocol rendezvous server (control plane). State lives in an event log with SQLite "
-              "snapshots\nin the data directory. SIGTERM/SIGINT: finish durable writes, snapshot, exit 0.");
-  flags.add_string(&cfg.data_dir, "data-dir", "PILOT_DATA_DIR", "data directory (log/ segments + snapshot.db)");
-  flags.add_string(&cfg.fsync, "fsync", "PILOT_FSYNC",
-                   "log durability: always (ack after fdatasync), batch-ms=N (ack after write, sync every N ms), "
-                   "none (tests only)");
-  flags.add_uint(&cfg.segment_mb, "segment-mb", "PILOT_SEGMENT_MB", "log segment size in MiB");
-  flags.add_uint(&cfg.snapshot_every, "snapshot-every", "PILOT_SNAPSHOT_EVERY",
-                 "write a background snapshot after this many new records");
-  flags.add_uint(&cfg.snapshot_interval_s, "snapshot-interval", "PILOT_SNAPSHOT_INTERVAL",
-                 "also snapshot every this many seconds if anything changed");
-  flags.add_string(&cfg.log_level, "log-level", "PILOT_LOG_LEVEL", "debug, info, warn or error");
+              "Pilot Protocol rendezvous server (control plane): the registry on TCP (JSON and binary RPC).\n"
+              "State lives in an event log with SQLite snapshots in the data directory. SIGTERM/SIGINT: answer\n"
+              "requests in flight, sync the log, snapshot, exit 0.");
+  add_storage_flags(flags, cfg);
+  flags.add_string(&cfg.beacon_addr, "beacon-addr", nullptr,
+                   "beacon address; also the endpoint handed out for relay-only nodes (use the public ip:port)");
+  rpc::add_registry_flags(flags, cfg.registry, "registry-addr");
   switch (flags.parse(argc, argv)) {
     case Flags::Result::kHelp: std::fputs(flags.usage().c_str(), stdout); return 0;
     case Flags::Result::kError: std::fprintf(stderr, "rendezvous: %s\n", flags.error().c_str()); return 2;
@@ -184,9 +24,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rendezvous: unexpected argument \"%s\" (see --help)\n", flags.positional()[0].c_str());
     return 2;
   }
-  if (cfg.segment_mb < 1 || cfg.segment_mb > 4096 || cfg.snapshot_interval_s < 1) {
-    std::fprintf(stderr, "rendezvous: --segment-mb must be 1..4096 and --snapshot-interval at least 1\n");
+  if (std::string why = check_storage_flags(cfg); !why.empty()) {
+    std::fprintf(stderr, "rendezvous: %s\n", why.c_str());
     return 2;
   }
-  return run(cfg);
+  return run_host(cfg);
 }

@@ -66,7 +66,7 @@ TEST(Rendezvous, RestoresFromTheLogSnapshotsOnSigtermAndRestartsFromTheSnapshot)
   testsupport::TempDir tmp;
   State expected = populate(tmp.path(), 1500, 42);
   {
-    Process p(kBin, {"--data-dir", tmp.path(), "--log-level", "debug"});
+    Process p(kBin, {"--data-dir", tmp.path(), "--log-level", "debug", "--registry-addr", "127.0.0.1:0"});
     ASSERT_TRUE(p.wait_for_output("ready", 20s)) << p.output();
     EXPECT_NE(p.output().find("1500 records replayed"), std::string::npos) << p.output();
     p.signal(SIGTERM);
@@ -83,7 +83,7 @@ TEST(Rendezvous, RestoresFromTheLogSnapshotsOnSigtermAndRestartsFromTheSnapshot)
 
   // Second start: from the snapshot, nothing to replay. Environment instead of flags.
   ::setenv("PILOT_DATA_DIR", tmp.path().c_str(), 1);
-  Process again(kBin, {});
+  Process again(kBin, {"--registry-addr", "127.0.0.1:0"});
   ::unsetenv("PILOT_DATA_DIR");
   ASSERT_TRUE(again.wait_for_output("ready", 20s)) << again.output();
   EXPECT_NE(again.output().find("snapshot at seq 1500"), std::string::npos) << again.output();
@@ -103,7 +103,7 @@ TEST(Rendezvous, RefusesToStartOnMidLogCorruption) {
   std::fseek(f, 1 << 20, SEEK_SET);
   std::fputc(c ^ 0x10, f);
   std::fclose(f);
-  Process p(kBin, {"--data-dir", tmp.path()});
+  Process p(kBin, {"--data-dir", tmp.path(), "--registry-addr", "127.0.0.1:0"});
   int st = p.wait_exit(30s);
   ASSERT_TRUE(WIFEXITED(st)) << p.output();
   EXPECT_EQ(WEXITSTATUS(st), 1) << p.output();

@@ -1,0 +1,182 @@
+#include "cmd/host/host.h"
+
+#include <uv.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "core/ed25519.h"
+#include "core/logging.h"
+#include "log/writer.h"
+#include "projections/store.h"
+
+namespace pilot {
+
+namespace {
+
+struct Server {
+  HostConfig cfg;
+  DataDir dir;
+  State state;
+  std::unique_ptr<log::Writer> writer;
+  std::unique_ptr<Snapshotter> snapshotter;
+  std::unique_ptr<rpc::RegistryService> registry;
+  std::atomic<uint64_t> snapshot_seq{0};  // last snapshot written (set by the snapshot thread)
+  uv_loop_t* loop = nullptr;
+  uv_async_t durable_async{};
+  uv_signal_t sigterm{}, sigint{};
+  uv_timer_t snapshot_timer{};
+  std::chrono::steady_clock::time_point last_snapshot = std::chrono::steady_clock::now();
+  bool stopping = false;
+};
+
+// Runs every second: snapshot after snapshot_every new records, or after
+// snapshot_interval seconds if anything changed at all. Only records covered by an
+// fdatasync go in (under --fsync=batch-ms/none durable_seq may be ahead of the disk,
+// and a snapshot ahead of the log after a power cut would refuse to load).
+void maybe_snapshot(Server& s) {
+  const uint64_t synced = s.writer->synced_seq();
+  const uint64_t done = s.snapshot_seq.load();
+  if (synced <= done || s.snapshotter->running()) return;
+  auto now = std::chrono::steady_clock::now();
+  bool due =
+      synced - done >= s.cfg.snapshot_every || now - s.last_snapshot >= std::chrono::seconds(s.cfg.snapshot_interval_s);
+  if (!due) return;
+  s.last_snapshot = now;  // a failure is retried at the next interval
+  s.snapshotter->start(synced, [&s](const Snapshotter::Result& r) {
+    if (r.error.empty()) {
+      s.snapshot_seq = r.seq;
+      LOG_INFO("snapshot: wrote seq %llu in %.2f s", (unsigned long long)r.seq, r.seconds);
+    } else {
+      LOG_ERROR("snapshot failed: %s (the log still holds everything; retrying in %llu s)", r.error.c_str(),
+                (unsigned long long)s.cfg.snapshot_interval_s);
+    }
+  });
+}
+
+// Second half of shutdown: every connection is closed, so no more appends.
+void finish_shutdown(Server& s) {
+  s.writer->close();  // every appended record is durable after this
+  s.snapshotter->wait();
+  if (s.writer->last_seq() > s.snapshot_seq.load()) {
+    auto r = s.snapshotter->run(s.writer->last_seq());
+    if (r.error.empty())
+      LOG_INFO("snapshot: wrote seq %llu in %.2f s", (unsigned long long)r.seq, r.seconds);
+    else
+      LOG_ERROR("final snapshot failed: %s (next start replays the log instead)", r.error.c_str());
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.durable_async), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.sigterm), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.snapshot_timer), nullptr);
+}
+
+void shutdown(Server& s, const char* why) {
+  if (s.stopping) return;
+  s.stopping = true;
+  LOG_INFO("%s: shutting down (answering requests in flight, then syncing the log)", why);
+  uv_timer_stop(&s.snapshot_timer);
+  // Replies still waiting for their records go out as the writer makes them durable.
+  s.registry->shutdown(2000, [&s] { finish_shutdown(s); });
+}
+
+}  // namespace
+
+int run_host(HostConfig cfg) {
+  crypto_init();
+  set_log_level(cfg.log_level.c_str());
+  auto policy = log::FsyncPolicy::parse(cfg.fsync);
+  if (!policy) {
+    LOG_ERROR("invalid --fsync \"%s\": use always, batch-ms=N or none", cfg.fsync.c_str());
+    return 2;
+  }
+  Server s;
+  s.cfg = cfg;
+  s.dir.root = cfg.data_dir;
+  const uint64_t segment_bytes = cfg.segment_mb << 20;
+  LOG_INFO("pilot rendezvous starting: data dir %s, fsync %s", cfg.data_dir.c_str(), policy->to_string().c_str());
+
+  RestoreReport rep;
+  std::string err;
+  if (!restore_state(s.dir, segment_bytes, s.state, rep, err)) {
+    LOG_ERROR("cannot open data directory %s: %s", cfg.data_dir.c_str(), err.c_str());
+    return 1;
+  }
+  if (rep.log.repaired) LOG_WARN("log: %s", rep.log.report.c_str());
+  LOG_INFO("log: %llu records (last seq %llu, term %llu)", (unsigned long long)rep.log.records,
+           (unsigned long long)rep.log.last_seq, (unsigned long long)rep.log.last_term);
+  LOG_INFO("state: snapshot at seq %llu loaded in %.2f s, %llu records replayed in %.2f s; %zu nodes, %zu networks",
+           (unsigned long long)rep.snapshot_seq, rep.load_seconds, (unsigned long long)rep.replayed, rep.replay_seconds,
+           s.state.directory.nodes().size(), s.state.networks.all().size());
+
+  s.loop = uv_default_loop();
+  uv_async_init(s.loop, &s.durable_async,
+                [](uv_async_t* a) { static_cast<Server*>(a->data)->writer->run_callbacks(); });
+  s.durable_async.data = &s;
+  log::WriterOptions wo;
+  wo.log_dir = s.dir.log_dir();
+  wo.fsync = *policy;
+  wo.segment_bytes = segment_bytes;
+  wo.wake = [a = &s.durable_async] { uv_async_send(a); };
+  s.writer = log::Writer::open(wo, rep.log, err);
+  if (!s.writer) {
+    LOG_ERROR("cannot open the log for writing: %s", err.c_str());
+    return 1;
+  }
+  s.snapshotter = std::make_unique<Snapshotter>(s.dir);
+  s.snapshot_seq = rep.snapshot_seq;
+
+  for (auto [sig, h] : {std::pair{SIGTERM, &s.sigterm}, std::pair{SIGINT, &s.sigint}}) {
+    uv_signal_init(s.loop, h);
+    h->data = &s;
+    uv_signal_start(
+        h,
+        [](uv_signal_t* sh, int signum) {
+          shutdown(*static_cast<Server*>(sh->data), signum == SIGTERM ? "SIGTERM" : "SIGINT");
+        },
+        sig);
+  }
+  uv_timer_init(s.loop, &s.snapshot_timer);
+  s.snapshot_timer.data = &s;
+  uv_timer_start(
+      &s.snapshot_timer, [](uv_timer_t* t) { maybe_snapshot(*static_cast<Server*>(t->data)); }, 1000, 1000);
+
+  cfg.registry.registry.beacon_addr = cfg.beacon_addr;
+  cfg.registry.whitelist_path = s.dir.root + "/rate-limit-whitelist.json";
+  rpc::apply_registry_env(cfg.registry);
+  s.registry = std::make_unique<rpc::RegistryService>(s.loop, s.state, s.writer.get(), cfg.registry);
+  if (!s.registry->start(err)) {
+    LOG_ERROR("registry: %s", err.c_str());
+    return 1;
+  }
+  LOG_INFO("ready. NOTE: the embedded beacon (UDP %s) and the admin HTTP server (:3000) are not implemented yet",
+           cfg.beacon_addr.c_str());
+  uv_run(s.loop, UV_RUN_DEFAULT);
+  uv_loop_close(s.loop);
+  LOG_INFO("stopped cleanly at seq %llu", (unsigned long long)s.writer->last_seq());
+  return 0;
+}
+
+void add_storage_flags(Flags& flags, HostConfig& cfg) {
+  flags.add_string(&cfg.data_dir, "data-dir", "PILOT_DATA_DIR", "data directory (log/ segments + snapshot.db)");
+  flags.add_string(&cfg.fsync, "fsync", "PILOT_FSYNC",
+                   "log durability: always (ack after fdatasync), batch-ms=N (ack after write, sync every N ms), "
+                   "none (tests only)");
+  flags.add_uint(&cfg.segment_mb, "segment-mb", "PILOT_SEGMENT_MB", "log segment size in MiB");
+  flags.add_uint(&cfg.snapshot_every, "snapshot-every", "PILOT_SNAPSHOT_EVERY",
+                 "write a background snapshot after this many new records");
+  flags.add_uint(&cfg.snapshot_interval_s, "snapshot-interval", "PILOT_SNAPSHOT_INTERVAL",
+                 "also snapshot every this many seconds if anything changed");
+  flags.add_string(&cfg.log_level, "log-level", "PILOT_LOG_LEVEL", "debug, info, warn or error");
+}
+
+std::string check_storage_flags(const HostConfig& cfg) {
+  if (cfg.segment_mb < 1 || cfg.segment_mb > 4096 || cfg.snapshot_interval_s < 1)
+    return "--segment-mb must be 1..4096 and --snapshot-interval at least 1";
+  return "";
+}
+
+}  // namespace pilot

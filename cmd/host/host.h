@@ -1,0 +1,36 @@
+// What every server binary does around its services: open the data directory
+// (recover the log, load the snapshot, replay the tail), run the registry on a libuv
+// loop with its durability wake-ups, keep snapshots fresh in the background, and shut
+// down cleanly on SIGTERM/SIGINT (stop accepting, answer what was asked, sync the log,
+// snapshot, exit 0). `rendezvous` and the `registry` fixture differ only in flags and
+// defaults.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/flags.h"
+#include "net/rpc/service.h"
+
+namespace pilot {
+
+struct HostConfig {
+  std::string data_dir = "pilot-data";
+  std::string fsync = "always";
+  uint64_t segment_mb = 64;
+  uint64_t snapshot_every = 100000;
+  uint64_t snapshot_interval_s = 300;
+  std::string log_level = "info";
+  std::string beacon_addr = ":9001";  // handed out as the endpoint of relay-only nodes
+  rpc::ServiceOptions registry;
+};
+
+// --data-dir, --fsync, --segment-mb, --snapshot-every, --snapshot-interval, --log-level.
+void add_storage_flags(Flags& flags, HostConfig& cfg);
+// "" if the values make sense, else the message for stderr.
+std::string check_storage_flags(const HostConfig& cfg);
+
+// Runs until SIGTERM/SIGINT; returns the process exit code.
+int run_host(HostConfig cfg);
+
+}  // namespace pilot

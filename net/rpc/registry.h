@@ -1,0 +1,103 @@
+// The registry's business context: what every op handler works with.
+//
+// A handler runs on the loop thread. It reads the projections (`state()`), checks the
+// request (signatures, tokens, rules), and records every decision as an event through
+// `emit()`, which appends to the log and applies the event to the projections at once
+// — so the next request, even on the same connection, sees it. The reply is held by
+// the connection until the log says the event is durable (ARCHITECTURE.md §3); the
+// handler does not wait.
+//
+// Liveness (last heartbeat, the heartbeat verify skip window, the register signature
+// ratchet) is not state: it lives here, in memory, and is never logged.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "core/ed25519.h"
+#include "core/events.h"
+#include "net/rpc/liveness.h"
+#include "net/rpc/verify_cache.h"
+#include "projections/state.h"
+
+namespace pilot::log {
+class Writer;
+}
+
+namespace pilot::rpc {
+
+struct RegistryOptions {
+  std::string admin_token;  // global admin token; empty = admin ops disabled
+  std::string beacon_addr;  // handed out as the endpoint of relay-only nodes
+  bool strict_directory_auth = false;
+  bool strict_registration_auth = false;
+  bool strict_heartbeat_freshness = false;
+  bool strict_expiry_binding = false;
+  int64_t stale_threshold_ns = int64_t{30} * 60 * 1000000000;  // reaper (spec §16)
+  size_t max_live_nodes = 1000000;                             // "registry full"
+  int64_t beacon_ttl_ns = int64_t{60} * 1000000000;            // beacon_list window
+  int64_t beacon_cooldown_ns = int64_t{5} * 1000000000;        // same beacon_id re-register
+};
+
+// An error for the client. The dispatcher passes the text through the reference's
+// sanitiser (spec §3.2) before it goes on the wire.
+struct OpError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The TCP peer of the request (listen-address sanitising needs it).
+struct Peer {
+  std::string ip;  // textual, without brackets or zone
+  uint16_t port = 0;
+  bool v6 = false;
+};
+
+class Registry {
+ public:
+  using Clock = std::function<int64_t()>;  // unix nanoseconds
+  // `writer` may be null: events are then applied but not logged (unit tests of
+  // handlers that do not care about durability).
+  Registry(State& state, log::Writer* writer, RegistryOptions opts, Clock clock = {});
+
+  const State& state() const { return state_; }
+  const RegistryOptions& options() const { return opts_; }
+  RegistryOptions& mutable_options() { return opts_; }
+  int64_t now_ns() const { return clock_ ? clock_() : system_now_ns(); }
+  int64_t now_s() const { return now_ns() / 1000000000; }
+
+  // Appends `e` to the log and applies it to the projections; returns its seq.
+  uint64_t emit(const Event& e);
+  // The highest seq a reply must wait for: everything this request could have seen.
+  uint64_t visible_seq() const;
+
+  Liveness& liveness() { return live_; }
+  const Liveness& liveness() const { return live_; }
+  // Ed25519 verify with the success memo of spec §4.2 step 5.
+  bool verify(const PublicKey& key, std::string_view challenge, const Signature& sig);
+  VerifyCache& verify_cache() { return cache_; }
+
+  // Counters for metrics (the admin issue exposes them).
+  struct Counters {
+    uint64_t registrations = 0;
+    uint64_t reaped = 0;
+    uint64_t key_rotations = 0;
+    uint64_t trust_reports = 0;
+  };
+  Counters& counters() { return counters_; }
+
+  static int64_t system_now_ns();
+
+ private:
+  State& state_;
+  log::Writer* writer_;
+  RegistryOptions opts_;
+  Clock clock_;
+  Liveness live_;
+  VerifyCache cache_;
+  Counters counters_;
+};
+
+}  // namespace pilot::rpc

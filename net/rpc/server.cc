@@ -1,0 +1,489 @@
+#include "net/rpc/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <deque>
+
+#include "core/logging.h"
+#include "log/writer.h"
+#include "net/rpc/listen_addr.h"
+#include "net/rpc/whitelist.h"
+#include "net/rpc/wire.h"
+
+namespace pilot::rpc {
+
+namespace {
+
+int64_t mono_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The peer as text, with IPv4-mapped IPv6 (a dual-stack listener's IPv4 clients)
+// written as plain IPv4.
+Peer peer_of(const sockaddr_storage& ss) {
+  Peer p;
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+    p.port = ntohs(a->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    p.port = ntohs(a->sin6_port);
+    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+      inet_ntop(AF_INET, reinterpret_cast<const uint8_t*>(&a->sin6_addr) + 12, buf, sizeof buf);
+    } else {
+      inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+      p.v6 = true;
+    }
+  }
+  p.ip = buf;
+  return p;
+}
+
+struct Held {
+  std::string bytes;
+  uint64_t wait_seq;  // the reply may leave once the log is durable up to here
+};
+
+struct WriteReq {
+  uv_write_t req;
+  std::string bytes;
+};
+
+}  // namespace
+
+struct RpcServer::Conn {
+  uv_tcp_t tcp{};
+  RpcServer* srv = nullptr;
+  uint64_t id = 0;
+  Peer peer;
+  IpAddr ip;
+  wire::Mode mode = wire::Mode::kUndecided;
+  bool version_checked = false;
+  std::string in;  // bytes received and not yet consumed
+  size_t in_pos = 0;
+  std::deque<Held> held;
+  uint64_t waiting_for = 0;  // highest seq a durability callback is registered for
+  size_t unsent = 0;         // bytes handed to uv_write and not completed
+  bool reading = false;
+  bool paused = false;  // back-pressure
+  bool finish = false;  // close once the held replies are out
+  bool closing = false;
+  int64_t last_active_ns = 0;
+  Conn* prev = nullptr;  // idle list, least recently active first
+  Conn* next = nullptr;
+};
+
+// The per-connection steps, as free functions with access to the server's internals.
+struct ConnOps {
+  using Conn = RpcServer::Conn;
+
+  static void unlink(RpcServer& s, Conn* c) {
+    (c->prev ? c->prev->next : s.idle_head_) = c->next;
+    (c->next ? c->next->prev : s.idle_tail_) = c->prev;
+    c->prev = c->next = nullptr;
+  }
+  static void touch(RpcServer& s, Conn* c) {
+    c->last_active_ns = mono_ns();
+    if (s.idle_tail_ == c) return;
+    if (c->prev || c->next || s.idle_head_ == c) unlink(s, c);
+    c->prev = s.idle_tail_;
+    (s.idle_tail_ ? s.idle_tail_->next : s.idle_head_) = c;
+    s.idle_tail_ = c;
+  }
+
+  static uint64_t durable(const RpcServer& s) { return s.writer_ ? s.writer_->durable_seq() : UINT64_MAX; }
+
+  // Writes every ready reply at the head of the queue, in one write.
+  static void flush(RpcServer& s, Conn* c) {
+    if (c->closing) return;
+    const uint64_t d = durable(s);
+    std::string out;
+    while (!c->held.empty() && c->held.front().wait_seq <= d) {
+      if (out.empty())
+        out = std::move(c->held.front().bytes);
+      else
+        out += c->held.front().bytes;
+      c->held.pop_front();
+    }
+    if (!out.empty()) write(s, c, std::move(out));
+    if (!c->held.empty()) wait_durable(s, c, c->held.back().wait_seq);
+    after_progress(s, c);
+  }
+
+  static void wait_durable(RpcServer& s, Conn* c, uint64_t seq) {
+    if (seq <= c->waiting_for || !s.writer_) return;
+    c->waiting_for = seq;
+    const uint64_t id = c->id;
+    RpcServer* srv = &s;
+    s.writer_->on_durable(seq, [srv, id](uint64_t) {
+      auto it = srv->conns_.find(id);
+      if (it != srv->conns_.end()) flush(*srv, it->second);
+    });
+  }
+
+  static void write(RpcServer& s, Conn* c, std::string bytes) {
+    auto* w = new WriteReq;
+    w->bytes = std::move(bytes);
+    w->req.data = c;
+    c->unsent += w->bytes.size();
+    uv_buf_t buf = uv_buf_init(w->bytes.data(), static_cast<unsigned>(w->bytes.size()));
+    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, [](uv_write_t* req, int status) {
+      auto* w = reinterpret_cast<WriteReq*>(req);
+      auto* c = static_cast<Conn*>(req->data);
+      c->unsent -= w->bytes.size();
+      delete w;
+      if (c->closing) return;
+      if (status < 0) {
+        LOG_DEBUG("registry: write to %s:%u failed: %s", c->peer.ip.c_str(), c->peer.port, uv_strerror(status));
+        c->srv->close_conn(c);
+        return;
+      }
+      after_progress(*c->srv, c);
+    });
+    if (rc < 0) {
+      c->unsent -= w->bytes.size();
+      delete w;
+      s.close_conn(c);
+    }
+  }
+
+  // Resume reading when back-pressure clears; close a finished connection once its
+  // replies are out.
+  static void after_progress(RpcServer& s, Conn* c) {
+    if (c->closing) return;
+    if (c->finish) {
+      if (c->held.empty() && c->unsent == 0) s.close_conn(c);
+      return;
+    }
+    if (c->paused && c->held.size() < s.opts_.max_held_replies / 2 && c->unsent < s.opts_.max_unsent_bytes / 2) {
+      c->paused = false;
+      process(s, c);  // frames that arrived before the pause
+      if (!c->paused && !c->finish && !c->closing) start_reading(s, c);
+    }
+  }
+
+  static void queue(RpcServer& s, Conn* c, std::string bytes) {
+    const uint64_t seq = s.writer_ ? s.writer_->last_seq() : 0;
+    c->held.push_back(Held{std::move(bytes), seq});
+  }
+
+  static bool over_limits(const RpcServer& s, const Conn* c) {
+    return c->held.size() >= s.opts_.max_held_replies || c->unsent >= s.opts_.max_unsent_bytes;
+  }
+
+  // Stop reading, send what is queued, then close.
+  static void finish(RpcServer& s, Conn* c) {
+    c->finish = true;
+    stop_reading(c);
+    flush(s, c);
+  }
+
+  // Consumes every complete frame in the input buffer.
+  static void process(RpcServer& s, Conn* c) {
+    using wire::FrameStatus;
+    while (!c->closing && !c->finish) {
+      if (over_limits(s, c)) {
+        c->paused = true;
+        stop_reading(c);
+        break;
+      }
+      std::string_view buf(c->in.data() + c->in_pos, c->in.size() - c->in_pos);
+      if (c->mode == wire::Mode::kUndecided) {
+        c->mode = wire::detect_mode(buf);
+        if (c->mode == wire::Mode::kUndecided) break;
+        if (c->mode == wire::Mode::kBinary) c->in_pos += 4, buf.remove_prefix(4);
+      }
+      if (c->mode == wire::Mode::kBinary && !c->version_checked) {
+        if (buf.empty()) break;
+        const std::string bad = wire::check_version(static_cast<uint8_t>(buf[0]));
+        c->in_pos += 1;
+        c->version_checked = true;
+        if (!bad.empty()) {
+          queue(s, c, wire::binary_frame(wire::MsgType::kError, wire::encode_error(bad)));
+          ++s.stats_.closed_bad_frame;
+          finish(s, c);
+          return;
+        }
+        continue;
+      }
+      wire::Frame f;
+      std::string why;
+      const FrameStatus st =
+          c->mode == wire::Mode::kJson ? wire::next_json_frame(buf, f, why) : wire::next_binary_frame(buf, f, why);
+      if (st == FrameStatus::kNeedMore) break;
+      if (st == FrameStatus::kBad) {
+        LOG_DEBUG("registry: closing %s:%u: %s", c->peer.ip.c_str(), c->peer.port, why.c_str());
+        ++s.stats_.closed_bad_frame;
+        if (c->mode == wire::Mode::kBinary)
+          queue(s, c, wire::binary_frame(wire::MsgType::kError, wire::encode_error(why)));
+        finish(s, c);
+        return;
+      }
+      c->in_pos += f.consumed;
+      ++s.stats_.frames;
+      touch(s, c);
+      std::string reply;
+      if (s.limiter_ && s.limiter_->admit(c->ip, mono_ns()) != Deny::kNone) {
+        ++s.stats_.rate_limited;  // not dispatched: no state change (§3.1)
+        reply = c->mode == wire::Mode::kJson
+                    ? wire::json_frame(Dispatcher::rate_limited_json())
+                    : wire::binary_frame(wire::MsgType::kError, wire::encode_error("rate limited"));
+      } else if (c->mode == wire::Mode::kJson) {
+        auto body = s.dispatcher_.handle_json(f.body, c->peer);
+        if (!body) {  // not a JSON object: close without a reply (§2.3)
+          ++s.stats_.closed_bad_frame;
+          finish(s, c);
+          return;
+        }
+        reply = wire::json_frame(*body);
+      } else {
+        s.dispatcher_.handle_binary(f.type, f.body, c->peer, reply);
+      }
+      queue(s, c, std::move(reply));
+    }
+    // Compact the input buffer once the consumed part dominates.
+    if (c->in_pos > 0 && (c->in_pos == c->in.size() || c->in_pos > 65536)) {
+      c->in.erase(0, c->in_pos);
+      c->in_pos = 0;
+    }
+    flush(s, c);
+  }
+
+  static void start_reading(RpcServer& s, Conn* c) {
+    (void)s;
+    if (c->reading) return;
+    c->reading = true;
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&c->tcp),
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+          auto* c = static_cast<Conn*>(h->data);
+          // Read straight into the connection's buffer: no copy for large frames.
+          const size_t want = 64 * 1024;
+          const size_t old = c->in.size();
+          c->in.resize(old + want);
+          *buf = uv_buf_init(c->in.data() + old, static_cast<unsigned>(want));
+        },
+        [](uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
+          auto* c = static_cast<Conn*>(stream->data);
+          // Give back the unused part of the buffer the allocator appended.
+          const size_t used = n > 0 ? static_cast<size_t>(n) : 0;
+          c->in.resize(static_cast<size_t>(buf->base - c->in.data()) + used);
+          if (n == UV_EOF || n < 0) {
+            if (n != UV_EOF) LOG_DEBUG("registry: read from %s failed: %s", c->peer.ip.c_str(), uv_strerror(int(n)));
+            // The peer stopped sending: answer what it asked, then close.
+            finish(*c->srv, c);
+            return;
+          }
+          if (n > 0) process(*c->srv, c);
+        });
+  }
+
+  static void stop_reading(Conn* c) {
+    if (!c->reading) return;
+    c->reading = false;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+  }
+};
+
+RpcServer::RpcServer(uv_loop_t* loop, Dispatcher& dispatcher, log::Writer* writer, RateLimiter* limiter,
+                     ServerOptions opts)
+    : loop_(loop), dispatcher_(dispatcher), writer_(writer), limiter_(limiter), opts_(std::move(opts)) {}
+
+RpcServer::~RpcServer() = default;
+
+bool RpcServer::listen(std::string& error) {
+  auto hp = split_host_port(opts_.listen_addr);
+  if (!hp) {
+    error = "invalid listen address \"" + opts_.listen_addr + "\" (want host:port or :port)";
+    return false;
+  }
+  char* end = nullptr;
+  long port = std::strtol(hp->port.c_str(), &end, 10);
+  if (hp->port.empty() || *end || port < 0 || port > 65535) {
+    error = "invalid port in \"" + opts_.listen_addr + "\"";
+    return false;
+  }
+  sockaddr_storage ss{};
+  unsigned flags = 0;
+  if (hp->host.empty()) {
+    // Every address: IPv6 socket that also takes IPv4 (dual stack), as Go's ":9000".
+    uv_ip6_addr("::", int(port), reinterpret_cast<sockaddr_in6*>(&ss));
+  } else if (uv_ip4_addr(hp->host.c_str(), int(port), reinterpret_cast<sockaddr_in*>(&ss)) != 0 &&
+             uv_ip6_addr(hp->host.c_str(), int(port), reinterpret_cast<sockaddr_in6*>(&ss)) != 0) {
+    error = "listen address host must be an IP literal: \"" + hp->host + "\"";
+    return false;
+  } else if (ss.ss_family == AF_INET6) {
+    flags = UV_TCP_IPV6ONLY;
+  }
+  uv_tcp_init(loop_, &listener_);
+  listener_.data = this;
+  ++handles_open_;
+  int rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&ss), flags);
+  if (rc == 0)
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 4096,
+                   [](uv_stream_t* l, int status) { static_cast<RpcServer*>(l->data)->on_connection(status); });
+  if (rc != 0 && hp->host.empty()) {
+    // No IPv6 on this machine: fall back to IPv4 only.
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    uv_run(loop_, UV_RUN_NOWAIT);
+    uv_tcp_init(loop_, &listener_);
+    uv_ip4_addr("0.0.0.0", int(port), reinterpret_cast<sockaddr_in*>(&ss));
+    rc = uv_tcp_bind(&listener_, reinterpret_cast<sockaddr*>(&ss), 0);
+    if (rc == 0)
+      rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 4096,
+                     [](uv_stream_t* l, int status) { static_cast<RpcServer*>(l->data)->on_connection(status); });
+  }
+  if (rc != 0) {
+    error = "cannot listen on " + opts_.listen_addr + ": " + uv_strerror(rc);
+    return false;
+  }
+  listening_ = true;
+  uv_timer_init(loop_, &idle_timer_);
+  idle_timer_.data = this;
+  ++handles_open_;
+  const uint64_t period_ms =
+      std::clamp<uint64_t>(static_cast<uint64_t>(opts_.idle_timeout_ns / 10000000), 50, 1000);  // timeout / 10
+  uv_timer_start(
+      &idle_timer_, [](uv_timer_t* t) { static_cast<RpcServer*>(t->data)->sweep_idle(); }, period_ms, period_ms);
+  return true;
+}
+
+std::string RpcServer::bound_address() const {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  Peer p = peer_of(ss);
+  if (ss.ss_family == AF_INET6 && p.ip.find(':') == std::string::npos) p.ip = "::ffff:" + p.ip;
+  return join_host_port(p.ip, std::to_string(p.port));
+}
+
+uint16_t RpcServer::bound_port() const {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  return peer_of(ss).port;
+}
+
+void RpcServer::on_connection(int status) {
+  if (status < 0) {
+    LOG_WARN("registry: accept failed: %s", uv_strerror(status));
+    return;
+  }
+  auto* c = new Conn;
+  c->srv = this;
+  uv_tcp_init(loop_, &c->tcp);
+  c->tcp.data = c;
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(&listener_), reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
+    return;
+  }
+  if (shutting_down_ || conns_.size() >= opts_.max_connections) {
+    ++stats_.rejected_over_limit;
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
+    return;
+  }
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&ss), &len);
+  c->peer = peer_of(ss);
+  c->ip = IpAddr::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss));
+  uv_tcp_nodelay(&c->tcp, 1);  // small request/response messages: no Nagle delay
+  c->id = next_conn_id_++;
+  conns_.emplace(c->id, c);
+  ++stats_.accepted;
+  stats_.open = conns_.size();
+  ConnOps::touch(*this, c);
+  ConnOps::start_reading(*this, c);
+}
+
+void RpcServer::close_conn(Conn* c) {
+  if (c->closing) return;
+  c->closing = true;
+  ConnOps::stop_reading(c);
+  ConnOps::unlink(*this, c);
+  conns_.erase(c->id);
+  stats_.open = conns_.size();
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) {
+    auto* c = static_cast<Conn*>(h->data);
+    RpcServer* s = c->srv;
+    delete c;  // pending writes were cancelled before this callback
+    s->maybe_finish_shutdown();
+  });
+}
+
+void RpcServer::sweep_idle() {
+  const int64_t cutoff = mono_ns() - opts_.idle_timeout_ns;
+  while (idle_head_ && idle_head_->last_active_ns < cutoff) {
+    Conn* c = idle_head_;
+    LOG_DEBUG("registry: closing idle connection from %s:%u", c->peer.ip.c_str(), c->peer.port);
+    ++stats_.closed_idle;
+    close_conn(c);
+  }
+}
+
+void RpcServer::shutdown(uint64_t grace_ms, std::function<void()> done) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  auto closed = [](uv_handle_t* h) {
+    auto* s = static_cast<RpcServer*>(h->data);
+    --s->handles_open_;
+    s->maybe_finish_shutdown();
+  };
+  if (listening_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), closed);
+    uv_timer_stop(&idle_timer_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&idle_timer_), closed);
+  }
+  uv_timer_init(loop_, &grace_timer_);
+  grace_timer_.data = this;
+  ++handles_open_;
+  uv_timer_start(
+      &grace_timer_,
+      [](uv_timer_t* t) {
+        auto* s = static_cast<RpcServer*>(t->data);
+        if (!s->conns_.empty())
+          LOG_WARN("registry: closing %zu connections that did not finish within the shutdown grace period",
+                   s->conns_.size());
+        std::vector<Conn*> left;
+        for (auto& [id, c] : s->conns_) left.push_back(c);
+        for (Conn* c : left) s->close_conn(c);
+        s->close_grace_timer();
+      },
+      grace_ms, 0);
+  // Everything already asked gets its answer (the caller flushes the log), then close.
+  std::vector<Conn*> all;
+  for (auto& [id, c] : conns_) all.push_back(c);
+  for (Conn* c : all) ConnOps::finish(*this, c);
+  maybe_finish_shutdown();
+}
+
+void RpcServer::close_grace_timer() {
+  if (grace_closing_) return;
+  grace_closing_ = true;
+  uv_timer_stop(&grace_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&grace_timer_), [](uv_handle_t* h) {
+    auto* s = static_cast<RpcServer*>(h->data);
+    --s->handles_open_;
+    s->maybe_finish_shutdown();
+  });
+}
+
+void RpcServer::maybe_finish_shutdown() {
+  if (!shutting_down_ || !conns_.empty()) return;
+  close_grace_timer();
+  if (handles_open_ == 0 && shutdown_done_) {
+    auto done = std::move(shutdown_done_);
+    shutdown_done_ = nullptr;
+    done();
+  }
+}
+
+}  // namespace pilot::rpc

@@ -1,0 +1,106 @@
+// The registry port (spec §2): a libuv TCP listener and the per-connection loop.
+//
+// A connection's life:
+//   1. accept → the first 4 bytes decide its mode for good: "PILT" + version byte =
+//      binary frames, anything else = the length prefix of the first JSON frame.
+//   2. each complete frame is rate-checked, dispatched (Dispatcher, on this thread) and
+//      its reply queued behind the replies before it: one reply per request, in order.
+//   3. a reply waits until every log record the request could have seen is durable
+//      (ARCHITECTURE.md §3); then the ready replies at the head of the queue go out in
+//      one write.
+//   4. it ends on a framing error (JSON: closed without a reply; binary: a 0xFF frame,
+//      then closed), on EOF, after the idle timeout without a frame, or at shutdown.
+//
+// Back-pressure: a connection whose held replies or unsent bytes pass a limit stops
+// being read until they drain, so a client that sends without reading costs bounded
+// memory (its kernel socket buffers fill and its own writes block). A frame may be up
+// to 64 MiB (§2.3), which bounds the input buffer of one connection.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "net/rpc/dispatcher.h"
+#include "net/rpc/rate_limit.h"
+
+namespace pilot::log {
+class Writer;
+}
+
+namespace pilot::rpc {
+
+struct ServerOptions {
+  std::string listen_addr = ":9000";                    // ":port" = every address, IPv4 and IPv6
+  int64_t idle_timeout_ns = int64_t{300} * 1000000000;  // §2.1: 5 min without a frame
+  size_t max_connections = 1100000;                     // §2.1: more are closed at once
+  size_t max_held_replies = 1024;                       // per connection, then reading pauses
+  size_t max_unsent_bytes = 1 << 20;                    // per connection, then reading pauses
+};
+
+struct ServerStats {
+  uint64_t accepted = 0;
+  uint64_t rejected_over_limit = 0;  // closed at accept: max_connections reached
+  uint64_t closed_idle = 0;
+  uint64_t closed_bad_frame = 0;
+  uint64_t rate_limited = 0;
+  uint64_t frames = 0;
+  size_t open = 0;
+};
+
+class RpcServer {
+ public:
+  // `limiter` may be null (no limits). `writer` may be null (replies go out at once).
+  RpcServer(uv_loop_t* loop, Dispatcher& dispatcher, log::Writer* writer, RateLimiter* limiter, ServerOptions opts);
+  ~RpcServer();
+  RpcServer(const RpcServer&) = delete;
+  RpcServer& operator=(const RpcServer&) = delete;
+
+  // Binds and listens. False + error (e.g. "address already in use").
+  bool listen(std::string& error);
+  // "127.0.0.1:40123" / "[::]:9000": the address actually bound.
+  std::string bound_address() const;
+  uint16_t bound_port() const;
+
+  // Stops accepting and reading, lets the replies already queued go out (their
+  // records are flushed by the caller's Writer::flush + run_callbacks), then closes
+  // every connection; `done` runs once all are closed (at most `grace_ms` later).
+  void shutdown(uint64_t grace_ms, std::function<void()> done);
+
+  const ServerStats& stats() const { return stats_; }
+
+  struct Conn;  // per connection state (server.cc)
+
+ private:
+  friend struct ConnOps;
+  void on_connection(int status);
+  void sweep_idle();
+  void close_conn(Conn* c);
+  void maybe_finish_shutdown();
+  void close_grace_timer();
+
+  uv_loop_t* loop_;
+  Dispatcher& dispatcher_;
+  log::Writer* writer_;
+  RateLimiter* limiter_;
+  ServerOptions opts_;
+  uv_tcp_t listener_{};
+  uv_timer_t idle_timer_{};
+  uv_timer_t grace_timer_{};
+  bool listening_ = false;
+  bool shutting_down_ = false;
+  bool grace_closing_ = false;
+  std::function<void()> shutdown_done_;
+  int handles_open_ = 0;  // listener + timers not yet closed (shutdown waits for them)
+  uint64_t next_conn_id_ = 1;
+  std::unordered_map<uint64_t, Conn*> conns_;
+  Conn* idle_head_ = nullptr;  // least recently active first
+  Conn* idle_tail_ = nullptr;
+  ServerStats stats_;
+};
+
+}  // namespace pilot::rpc
