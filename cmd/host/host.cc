@@ -1,5 +1,6 @@
 #include "cmd/host/host.h"
 
+#include <sys/resource.h>
 #include <uv.h>
 
 #include <atomic>
@@ -83,11 +84,31 @@ void shutdown(Server& s, const char* why) {
   s.registry->shutdown(2000, [&s] { finish_shutdown(s); });
 }
 
+// Each registry connection is a file descriptor and daemons keep theirs open: take
+// every descriptor the hard limit allows (the soft default of 1024 would cap clients).
+void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+    LOG_DEBUG("file descriptor limit raised from %llu to %llu", (unsigned long long)before,
+              (unsigned long long)rl.rlim_max);
+}
+
 }  // namespace
 
 int run_host(HostConfig cfg) {
   crypto_init();
   set_log_level(cfg.log_level.c_str());
+  raise_fd_limit();
+  {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536)
+      LOG_WARN("only %llu file descriptors available: the registry can hold about that many connections "
+               "(raise the hard limit, e.g. LimitNOFILE= in the systemd unit)",
+               (unsigned long long)rl.rlim_cur);
+  }
   auto policy = log::FsyncPolicy::parse(cfg.fsync);
   if (!policy) {
     LOG_ERROR("invalid --fsync \"%s\": use always, batch-ms=N or none", cfg.fsync.c_str());
