@@ -37,9 +37,23 @@ Dispatcher::OpStats& Dispatcher::stats_for(std::string_view type) {
 std::optional<std::string> Dispatcher::handle_json(std::string_view body, const Peer& peer) {
   nlohmann::json req = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!req.is_object()) return std::nullopt;
+  return handle_parsed(req, peer);
+}
+
+std::string Dispatcher::handle_parsed(const nlohmann::json& req, const Peer& peer) {
   const nlohmann::json* t = field(req, "type");
-  std::string type = t && t->is_string() ? t->get<std::string>() : std::string();
-  return dispatch(type, req, peer);
+  static const std::string kNone;
+  return dispatch(t && t->is_string() ? t->get_ref<const std::string&>() : kNone, req, peer);
+}
+
+std::optional<Dispatcher::PreVerify> Dispatcher::pre_verify(const nlohmann::json& req) const {
+  const nlohmann::json* t = field(req, "type");
+  if (!t || !t->is_string() || t->get_ref<const std::string&>() != "register") return std::nullopt;
+  const std::string pub = str_field(req, "public_key");
+  auto key = decode_public_key(pub);
+  auto sig = decode_signature(str_field(req, "signature"));
+  if (!key || !sig) return std::nullopt;  // the handler reports the error
+  return PreVerify{*key, "register:" + str_field(req, "listen_addr") + ":" + pub, *sig};
 }
 
 std::string Dispatcher::dispatch(std::string_view type, const nlohmann::json& body, const Peer& peer) {

@@ -23,6 +23,22 @@ class Dispatcher {
   // object, and the connection must be closed without a reply (§2.3).
   std::optional<std::string> handle_json(std::string_view body, const Peer& peer);
 
+  // The same, for a body the caller already parsed (an object).
+  std::string handle_parsed(const nlohmann::json& req, const Peer& peer);
+
+  // A signature check that can run before dispatch, off the loop thread: the
+  // (key, challenge, signature) of a request whose handler will verify exactly that
+  // (today: signed `register`, the only hot op whose verify cannot be skipped). The
+  // server verifies it on a worker thread and records success in the verify memo, so
+  // the handler's own verify is a memo hit. If the state changed meanwhile (another
+  // key), the handler simply verifies again: correctness never depends on this.
+  struct PreVerify {
+    PublicKey key{};
+    std::string challenge;
+    Signature sig{};
+  };
+  std::optional<PreVerify> pre_verify(const nlohmann::json& req) const;
+
   // One binary-mode frame → the reply frame, appended to `out` (§2.4).
   void handle_binary(wire::MsgType type, std::string_view payload, const Peer& peer, std::string& out);
 

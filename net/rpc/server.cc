@@ -7,7 +7,10 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
 
+#include "core/ed25519.h"
 #include "core/logging.h"
 #include "log/writer.h"
 #include "net/rpc/listen_addr.h"
@@ -72,8 +75,9 @@ struct RpcServer::Conn {
   uint64_t waiting_for = 0;  // highest seq a durability callback is registered for
   size_t unsent = 0;         // bytes handed to uv_write and not completed
   bool reading = false;
-  bool paused = false;  // back-pressure
-  bool finish = false;  // close once the held replies are out
+  bool paused = false;     // back-pressure
+  bool finish = false;     // close once the held replies are out
+  bool verifying = false;  // a request waits for its signature check on a worker
   bool closing = false;
   int64_t last_active_ns = 0;
   Conn* prev = nullptr;  // idle list, least recently active first
@@ -159,19 +163,64 @@ struct ConnOps {
   static void after_progress(RpcServer& s, Conn* c) {
     if (c->closing) return;
     if (c->finish) {
-      if (c->held.empty() && c->unsent == 0) s.close_conn(c);
+      if (c->held.empty() && c->unsent == 0 && !c->verifying) s.close_conn(c);
       return;
     }
-    if (c->paused && c->held.size() < s.opts_.max_held_replies / 2 && c->unsent < s.opts_.max_unsent_bytes / 2) {
+    if (c->paused && !c->verifying && c->held.size() < s.opts_.max_held_replies / 2 &&
+        c->unsent < s.opts_.max_unsent_bytes / 2) {
       c->paused = false;
       process(s, c);  // frames that arrived before the pause
-      if (!c->paused && !c->finish && !c->closing) start_reading(s, c);
+      if (!c->paused && !c->finish && !c->closing && !c->verifying) start_reading(s, c);
     }
   }
 
   static void queue(RpcServer& s, Conn* c, std::string bytes) {
     const uint64_t seq = s.writer_ ? s.writer_->last_seq() : 0;
     c->held.push_back(Held{std::move(bytes), seq});
+  }
+
+  // A signature verify (~50 µs) on the libuv thread pool, so the loop thread keeps
+  // serving other connections and a second core shares the work. This connection
+  // reads nothing more until its request is answered (replies stay in order).
+  struct VerifyWork {
+    uv_work_t req;
+    RpcServer* srv;
+    uint64_t conn_id;
+    nlohmann::json request;
+    Dispatcher::PreVerify pv;
+    VerifyCache::Digest digest;
+    bool ok = false;
+  };
+  static void verify_off_loop(RpcServer& s, Conn* c, nlohmann::json request, Dispatcher::PreVerify pv,
+                              const VerifyCache::Digest& digest) {
+    auto* w = new VerifyWork{{}, &s, c->id, std::move(request), std::move(pv), digest, false};
+    w->req.data = w;
+    c->verifying = true;
+    stop_reading(c);
+    ++s.pending_work_;
+    uv_queue_work(
+        s.loop_, &w->req,
+        [](uv_work_t* r) {
+          auto* w = static_cast<VerifyWork*>(r->data);
+          w->ok = ed25519_verify(w->pv.key, w->pv.challenge, w->pv.sig);
+        },
+        [](uv_work_t* r, int) {
+          std::unique_ptr<VerifyWork> w(static_cast<VerifyWork*>(r->data));
+          RpcServer& s = *w->srv;
+          --s.pending_work_;
+          if (w->ok) s.dispatcher_.registry().verify_cache().insert(w->digest);
+          auto it = s.conns_.find(w->conn_id);
+          if (it == s.conns_.end()) {
+            s.maybe_finish_shutdown();
+            return;  // the connection went away meanwhile
+          }
+          Conn* c = it->second;
+          c->verifying = false;
+          // A failed verify is not cached: the handler verifies again and reports it.
+          queue(s, c, wire::json_frame(s.dispatcher_.handle_parsed(w->request, c->peer)));
+          process(s, c);
+          if (!c->paused && !c->finish && !c->closing && !c->verifying) start_reading(s, c);
+        });
   }
 
   static bool over_limits(const RpcServer& s, const Conn* c) {
@@ -188,7 +237,7 @@ struct ConnOps {
   // Consumes every complete frame in the input buffer.
   static void process(RpcServer& s, Conn* c) {
     using wire::FrameStatus;
-    while (!c->closing && !c->finish) {
+    while (!c->closing && !c->finish && !c->verifying) {
       if (over_limits(s, c)) {
         c->paused = true;
         stop_reading(c);
@@ -236,13 +285,20 @@ struct ConnOps {
                     ? wire::json_frame(Dispatcher::rate_limited_json())
                     : wire::binary_frame(wire::MsgType::kError, wire::encode_error("rate limited"));
       } else if (c->mode == wire::Mode::kJson) {
-        auto body = s.dispatcher_.handle_json(f.body, c->peer);
-        if (!body) {  // not a JSON object: close without a reply (§2.3)
+        nlohmann::json req = nlohmann::json::parse(f.body, nullptr, /*allow_exceptions=*/false);
+        if (!req.is_object()) {  // not a JSON object: close without a reply (§2.3)
           ++s.stats_.closed_bad_frame;
           finish(s, c);
           return;
         }
-        reply = wire::json_frame(*body);
+        if (auto pv = s.dispatcher_.pre_verify(req)) {
+          auto digest = VerifyCache::digest(pv->key, pv->challenge, pv->sig);
+          if (!s.dispatcher_.registry().verify_cache().contains(digest)) {
+            verify_off_loop(s, c, std::move(req), std::move(*pv), digest);
+            break;  // the connection continues when the verify is done
+          }
+        }
+        reply = wire::json_frame(s.dispatcher_.handle_parsed(req, c->peer));
       } else {
         s.dispatcher_.handle_binary(f.type, f.body, c->peer, reply);
       }
@@ -477,7 +533,7 @@ void RpcServer::close_grace_timer() {
 }
 
 void RpcServer::maybe_finish_shutdown() {
-  if (!shutting_down_ || !conns_.empty()) return;
+  if (!shutting_down_ || !conns_.empty() || pending_work_ > 0) return;
   close_grace_timer();
   if (handles_open_ == 0 && shutdown_done_) {
     auto done = std::move(shutdown_done_);

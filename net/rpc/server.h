@@ -97,6 +97,7 @@ class RpcServer {
   std::function<void()> shutdown_done_;
   int handles_open_ = 0;  // listener + timers not yet closed (shutdown waits for them)
   uint64_t next_conn_id_ = 1;
+  size_t pending_work_ = 0;  // signature checks on the thread pool (shutdown waits)
   std::unordered_map<uint64_t, Conn*> conns_;
   Conn* idle_head_ = nullptr;  // least recently active first
   Conn* idle_tail_ = nullptr;
