@@ -1,6 +1,7 @@
 #include "cmd/host/host.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <atomic>
@@ -105,9 +106,10 @@ int run_host(HostConfig cfg) {
   {
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536)
-      LOG_WARN("only %llu file descriptors available: the registry can hold about that many connections "
-               "(raise the hard limit, e.g. LimitNOFILE= in the systemd unit)",
-               (unsigned long long)rl.rlim_cur);
+      LOG_WARN(
+          "only %llu file descriptors available: the registry can hold about that many connections "
+          "(raise the hard limit, e.g. LimitNOFILE= in the systemd unit)",
+          (unsigned long long)rl.rlim_cur);
   }
   auto policy = log::FsyncPolicy::parse(cfg.fsync);
   if (!policy) {
@@ -118,7 +120,8 @@ int run_host(HostConfig cfg) {
   s.cfg = cfg;
   s.dir.root = cfg.data_dir;
   const uint64_t segment_bytes = cfg.segment_mb << 20;
-  LOG_INFO("pilot rendezvous starting: data dir %s, fsync %s", cfg.data_dir.c_str(), policy->to_string().c_str());
+  LOG_INFO("pilot rendezvous starting (pid %d): data dir %s, fsync %s", (int)getpid(), cfg.data_dir.c_str(),
+           policy->to_string().c_str());
 
   RestoreReport rep;
   std::string err;
