@@ -1,5 +1,6 @@
 // A child process for integration tests: the real binary, started with fork/exec,
-// its stdout+stderr captured through a pipe, waited for with timeouts.
+// its stdout+stderr captured through a pipe, waited for with timeouts; optionally with
+// environment variables set or removed for the child only.
 #pragma once
 
 #include <fcntl.h>
@@ -9,24 +10,45 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace pilot::testsupport {
 
 class Process {
  public:
-  Process(const std::string& binary, const std::vector<std::string>& args) {
+  // Environment changes for the child: {name, value} sets, {name, nullopt} unsets.
+  using EnvChanges = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+  Process(const std::string& binary, const std::vector<std::string>& args, const EnvChanges& env = {}) {
+    // The child's environment is built here, before fork: only exec runs in the child.
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e) {
+      std::string_view kv(*e);
+      std::string_view name = kv.substr(0, kv.find('='));
+      bool changed = false;
+      for (const auto& [n, v] : env) changed = changed || n == name;
+      if (!changed) env_strings.emplace_back(kv);
+    }
+    for (const auto& [n, v] : env)
+      if (v) env_strings.push_back(n + "=" + *v);
+    std::vector<char*> envp;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return;
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(fds[1], 1);
       ::dup2(fds[1], 2);
-      std::vector<char*> argv{const_cast<char*>(binary.c_str())};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(binary.c_str(), argv.data());
+      ::execve(binary.c_str(), argv.data(), envp.data());
       ::_exit(127);
     }
     ::close(fds[1]);
@@ -72,6 +94,10 @@ class Process {
 
   const std::string& output() const { return output_; }
   pid_t pid() const { return pid_; }
+
+  // Reads whatever output is there (waiting at most `timeout_ms`), so a chatty child
+  // never blocks on a full pipe. False on EOF or timeout.
+  bool pump(int timeout_ms) { return read_some(timeout_ms); }
 
  private:
   // False on EOF or timeout.
