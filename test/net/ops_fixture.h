@@ -11,6 +11,7 @@
 
 #include "core/ed25519.h"
 #include "net/rpc/dispatcher.h"
+#include "net/rpc/ops.h"
 #include "net/rpc/registry.h"
 #include "projections/state.h"
 
@@ -40,6 +41,34 @@ class OpsFixture : public ::testing::Test {
     return r.value("error", "");
   }
 
+  // The handler's own error text, before the dispatcher's sanitiser (and a test
+  // failure if the request succeeds).
+  std::string raw_error(const nlohmann::json& req) {
+    const std::string type = req.value("type", "");
+    const OpSpec* op = ops_.find(type);
+    if (!op) {
+      ADD_FAILURE() << "no op " << type;
+      return "";
+    }
+    const Peer peer{"203.0.113.9", 51022, false};
+    try {
+      nlohmann::json ok = op->handler(reg_, Request{type, req, peer});
+      ADD_FAILURE() << "expected an error, got " << ok.dump();
+    } catch (const OpError& e) {
+      return e.what();
+    }
+    return "";
+  }
+
+  // `req` fails with `raw`, the client sees `wire` (after the sanitiser), and the
+  // state did not change.
+  void expect_rejected(const nlohmann::json& req, const std::string& raw, const std::string& wire) {
+    const State before = state_;
+    EXPECT_EQ(raw_error(req), raw) << req.dump();
+    EXPECT_EQ(error_of(req), wire) << req.dump();
+    EXPECT_TRUE(state_ == before) << "state changed by a rejected " << req.value("type", "");
+  }
+
   // A live node with a fresh key, put in place by an event (not through `register`).
   struct TestNode {
     uint32_t id = 0;
@@ -61,6 +90,7 @@ class OpsFixture : public ::testing::Test {
   State state_;
   Registry reg_{state_, nullptr, RegistryOptions{}, [this] { return now_; }};
   Dispatcher disp_{reg_};
+  OpTable ops_ = all_ops();
 };
 
 }  // namespace pilot::rpc::testing

@@ -21,10 +21,7 @@ constexpr const char* kHidden = "request failed";
 
 class NetworkOpsTest : public OpsFixture {
  protected:
-  NetworkOpsTest() {
-    options().admin_token = kAdmin;
-    add_network_ops(ops_);
-  }
+  NetworkOpsTest() { options().admin_token = kAdmin; }
 
   json create_req(uint32_t node, const std::string& name, const json& extra = json::object()) {
     json r = {{"type", "create_network"}, {"admin_token", kAdmin}, {"node_id", node}, {"name", name}};
@@ -55,33 +52,9 @@ class NetworkOpsTest : public OpsFixture {
     ASSERT_EQ(resp.value("type", ""), "join_network_ok") << resp.dump();
   }
 
-  // The handler's own error text, before the dispatcher's sanitiser.
-  std::string raw_error(const json& req) {
-    std::string type = req.value("type", "");
-    const OpSpec* op = ops_.find(type);
-    if (!op) {
-      ADD_FAILURE() << "no op " << type;
-      return "";
-    }
-    Peer peer{"203.0.113.9", 51022, false};
-    try {
-      json resp = op->handler(reg_, Request{type, req, peer});
-      ADD_FAILURE() << "succeeded: " << resp.dump();
-    } catch (const OpError& e) {
-      return e.what();
-    }
-    return "";
-  }
-
-  // `req` fails with `raw`, the client sees `wire`, and nothing changed.
-  void expect_error(const json& req, const std::string& raw, const std::string& wire) {
-    const State before = state_;
-    EXPECT_EQ(raw_error(req), raw) << req.dump();
-    EXPECT_EQ(error_of(req), wire) << req.dump();
-    EXPECT_TRUE(state_ == before) << "state changed by " << req.dump();
-  }
   // Errors whose text passes the sanitiser unchanged.
-  void expect_error(const json& req, const std::string& raw) { expect_error(req, raw, raw); }
+  using OpsFixture::expect_rejected;
+  void expect_rejected(const json& req, const std::string& raw) { OpsFixture::expect_rejected(req, raw, raw); }
 
   const Network* net(uint16_t id) { return state_.networks.find(id); }
   Role role(uint16_t id, uint32_t node) { return net(id) ? net(id)->role_of(node) : Role::kNone; }
@@ -98,15 +71,15 @@ class NetworkOpsTest : public OpsFixture {
       if (e["id"] == id) return &e;
     return nullptr;
   }
-
-  OpTable ops_;
 };
 
 // ---- registration ----------------------------------------------------------------
 
 TEST_F(NetworkOpsTest, OpTableFlags) {
+  OpTable family;
+  add_network_ops(family);
   auto expect = [&](const char* name, bool standby, const char* breaker) {
-    const OpSpec* op = ops_.find(name);
+    const OpSpec* op = family.find(name);
     ASSERT_NE(op, nullptr) << name;
     EXPECT_EQ(op->standby_ok, standby) << name;
     EXPECT_EQ(op->breaker, breaker) << name;
@@ -118,7 +91,7 @@ TEST_F(NetworkOpsTest, OpTableFlags) {
   expect("rename_network", false, "registry.network_admin");
   expect("set_network_enterprise", false, "");
   expect("list_networks", true, "registry.resolve");
-  EXPECT_EQ(ops_.all().size(), 7u);
+  EXPECT_EQ(family.all().size(), 7u);
 }
 
 // ---- create_network (§21 items 81–84, 99) ----------------------------------------
@@ -126,17 +99,17 @@ TEST_F(NetworkOpsTest, OpTableFlags) {
 TEST_F(NetworkOpsTest, CreateDisabledWithoutAdminToken) {
   auto n = add_node();
   options().admin_token.clear();
-  expect_error(create_req(n.id, "alpha"), "network creation is disabled", kHidden);
-  expect_error(create_req(n.id, "alpha", {{"admin_token", ""}}), "network creation is disabled", kHidden);
+  expect_rejected(create_req(n.id, "alpha"), "network creation is disabled", kHidden);
+  expect_rejected(create_req(n.id, "alpha", {{"admin_token", ""}}), "network creation is disabled", kHidden);
 }
 
 TEST_F(NetworkOpsTest, CreateWrongOrMissingAdminToken) {
   auto n = add_node();
-  expect_error(create_req(n.id, "alpha", {{"admin_token", "wrong"}}), "invalid admin token");
+  expect_rejected(create_req(n.id, "alpha", {{"admin_token", "wrong"}}), "invalid admin token");
   json no_token = create_req(n.id, "alpha");
   no_token.erase("admin_token");
-  expect_error(no_token, "invalid admin token");
-  expect_error(create_req(n.id, "alpha", {{"admin_token", 5}}), "invalid admin token");
+  expect_rejected(no_token, "invalid admin token");
+  expect_rejected(create_req(n.id, "alpha", {{"admin_token", 5}}), "invalid admin token");
 }
 
 TEST_F(NetworkOpsTest, CreateAllocatesSequentialIdsAndCreatorIsOwner) {
@@ -176,33 +149,33 @@ TEST_F(NetworkOpsTest, CreateAllocatesSequentialIdsAndCreatorIsOwner) {
 
 TEST_F(NetworkOpsTest, CreateRequiresRegisteredCreator) {
   add_node();
-  expect_error(create_req(42, "alpha"), "node 42 not registered", kHidden);
+  expect_rejected(create_req(42, "alpha"), "node 42 not registered", kHidden);
   json no_node = create_req(0, "alpha");
   no_node.erase("node_id");
-  expect_error(no_node, "node 0 not registered", kHidden);
+  expect_rejected(no_node, "node 0 not registered", kHidden);
 }
 
 TEST_F(NetworkOpsTest, CreateValidatesNames) {
   auto n = add_node();
   const std::string bad_form = "network name must be lowercase alphanumeric with hyphens, start/end with alphanumeric";
-  expect_error(create_req(n.id, ""), "network name required");
-  expect_error(create_req(n.id, std::string(64, 'a')), "network name too long (max 63 chars)");
+  expect_rejected(create_req(n.id, ""), "network name required");
+  expect_rejected(create_req(n.id, std::string(64, 'a')), "network name too long (max 63 chars)");
   for (const char* bad : {"Alpha", "ALPHA", "-alpha", "alpha-", "al_pha", "al pha", "alpha.net", "é"})
-    expect_error(create_req(n.id, bad), bad_form, kHidden);
-  expect_error(create_req(n.id, "backbone"), R"(network name "backbone" is reserved)", kHidden);
+    expect_rejected(create_req(n.id, bad), bad_form, kHidden);
+  expect_rejected(create_req(n.id, "backbone"), R"(network name "backbone" is reserved)", kHidden);
 
   EXPECT_EQ(create(n.id, std::string(63, 'a')), 1);
   EXPECT_EQ(create(n.id, "a"), 2);
   EXPECT_EQ(create(n.id, "a-b-9"), 3);
-  expect_error(create_req(n.id, "a-b-9"), R"(network "a-b-9" already exists)");
+  expect_rejected(create_req(n.id, "a-b-9"), R"(network "a-b-9" already exists)");
 }
 
 TEST_F(NetworkOpsTest, CreateInviteRuleNeedsEnterprise) {
   auto n = add_node();
-  expect_error(create_req(n.id, "club", {{"join_rule", "invite"}}),
-               "enterprise feature: invite-only networks require the enterprise flag");
-  expect_error(create_req(n.id, "club", {{"join_rule", "invite"}, {"enterprise", false}}),
-               "enterprise feature: invite-only networks require the enterprise flag");
+  expect_rejected(create_req(n.id, "club", {{"join_rule", "invite"}}),
+                  "enterprise feature: invite-only networks require the enterprise flag");
+  expect_rejected(create_req(n.id, "club", {{"join_rule", "invite"}, {"enterprise", false}}),
+                  "enterprise feature: invite-only networks require the enterprise flag");
   EXPECT_EQ(create(n.id, "club", {{"join_rule", "invite"}, {"enterprise", true}}), 1);
   EXPECT_EQ(net(1)->join_rule, "invite");
 }
@@ -211,7 +184,7 @@ TEST_F(NetworkOpsTest, CreateIdSpaceExhausted) {
   auto n = add_node();
   reg_.emit(NetworkCreated{65535, "last", "open", "", "", false, 0, "", ""});
   ASSERT_EQ(state_.networks.next_net(), 65536u);
-  expect_error(create_req(n.id, "one-more"), "network ID space exhausted (max 65535 networks)", kHidden);
+  expect_rejected(create_req(n.id, "one-more"), "network ID space exhausted (max 65535 networks)", kHidden);
 }
 
 TEST_F(NetworkOpsTest, CreateAcceptsRulesAsStringOrObject) {
@@ -294,17 +267,18 @@ TEST_F(NetworkOpsTest, CreateRejectsInvalidRules) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.rules.dump());
-    expect_error(create_req(n.id, "managed", {{"rules", c.rules}}), c.raw, c.wire);
+    expect_rejected(create_req(n.id, "managed", {{"rules", c.rules}}), c.raw, c.wire);
     // The same document as a JSON string.
-    if (c.rules.is_object()) expect_error(create_req(n.id, "managed", {{"rules", c.rules.dump()}}), c.raw, c.wire);
+    if (c.rules.is_object()) expect_rejected(create_req(n.id, "managed", {{"rules", c.rules.dump()}}), c.raw, c.wire);
   }
   // A string-form 3.0 is a float literal for Go's int field (unlike the object form).
-  expect_error(create_req(n.id, "managed", {{"rules", R"({"links":3.0})"}}),
-               "rules: invalid JSON: json: cannot unmarshal number 3.0 into Go struct field NetworkRules.links of type "
-               "int");
+  expect_rejected(
+      create_req(n.id, "managed", {{"rules", R"({"links":3.0})"}}),
+      "rules: invalid JSON: json: cannot unmarshal number 3.0 into Go struct field NetworkRules.links of type "
+      "int");
   // Rules are checked before the name.
-  expect_error(create_req(n.id, "BAD", {{"rules", rules({{"links", 0}})}}), "rules: links must be >= 1 (got 0)",
-               kHidden);
+  expect_rejected(create_req(n.id, "BAD", {{"rules", rules({{"links", 0}})}}), "rules: links must be >= 1 (got 0)",
+                  kHidden);
 }
 
 TEST_F(NetworkOpsTest, CreateExprPolicyStringOrObject) {
@@ -318,14 +292,14 @@ TEST_F(NetworkOpsTest, CreateExprPolicyStringOrObject) {
   ASSERT_EQ(resp.value("type", ""), "create_network_ok") << resp.dump();
   EXPECT_EQ(net(2)->expr_policy_json, R"({"rules":[],"version":1})");
 
-  expect_error(create_req(n.id, "expr-c", {{"expr_policy", {{"version", 2}}}}),
-               "expr_policy: unsupported version 2 (want 1)", kHidden);
-  expect_error(create_req(n.id, "expr-c", {{"expr_policy", R"({"rules":[]})"}}),
-               "expr_policy: unsupported version 0 (want 1)", kHidden);
-  expect_error(create_req(n.id, "expr-c", {{"expr_policy", "{"}}),
-               "expr_policy: invalid JSON: unexpected end of JSON input");
-  expect_error(create_req(n.id, "expr-c", {{"expr_policy", R"({"version":"1"})"}}),
-               "expr_policy: invalid JSON: json: cannot unmarshal string into Go struct field .version of type int");
+  expect_rejected(create_req(n.id, "expr-c", {{"expr_policy", {{"version", 2}}}}),
+                  "expr_policy: unsupported version 2 (want 1)", kHidden);
+  expect_rejected(create_req(n.id, "expr-c", {{"expr_policy", R"({"rules":[]})"}}),
+                  "expr_policy: unsupported version 0 (want 1)", kHidden);
+  expect_rejected(create_req(n.id, "expr-c", {{"expr_policy", "{"}}),
+                  "expr_policy: invalid JSON: unexpected end of JSON input");
+  expect_rejected(create_req(n.id, "expr-c", {{"expr_policy", R"({"version":"1"})"}}),
+                  "expr_policy: invalid JSON: json: cannot unmarshal string into Go struct field .version of type int");
 }
 
 // ---- join_network (§21 items 84–86) ----------------------------------------------
@@ -344,11 +318,11 @@ TEST_F(NetworkOpsTest, JoinReturnsNetworkScopedAddress) {
 
 TEST_F(NetworkOpsTest, JoinBackboneRejected) {
   auto m = add_node();
-  expect_error(join_req(m, 0), "cannot join the backbone network");
+  expect_rejected(join_req(m, 0), "cannot join the backbone network");
   json no_net = join_req(m, 0);
   no_net.erase("network_id");
-  expect_error(no_net, "cannot join the backbone network");
-  expect_error(join_req(m, 0, {{"network_id", 70000}}), "cannot join the backbone network");  // > uint16 reads as 0
+  expect_rejected(no_net, "cannot join the backbone network");
+  expect_rejected(join_req(m, 0, {{"network_id", 70000}}), "cannot join the backbone network");  // > uint16 reads as 0
 }
 
 TEST_F(NetworkOpsTest, JoinUnknownNodeOrNetwork) {
@@ -356,17 +330,17 @@ TEST_F(NetworkOpsTest, JoinUnknownNodeOrNetwork) {
   auto m = add_node();
   create(owner.id, "alpha");
   json ghost = join_req(m, 1, {{"node_id", 99}});
-  expect_error(ghost, "node 99 not registered", kHidden);
-  expect_error(join_req(m, 7), "network 7: network not found");
+  expect_rejected(ghost, "node 99 not registered", kHidden);
+  expect_rejected(join_req(m, 7), "network 7: network not found");
 }
 
 TEST_F(NetworkOpsTest, JoinTokenNetwork) {
   auto owner = add_node();
   auto m = add_node();
   create(owner.id, "vault", {{"join_rule", "token"}, {"token", "open-sesame"}});
-  expect_error(join_req(m, 1, {{"token", "wrong"}}), "invalid token for network 1");
-  expect_error(join_req(m, 1), "invalid token for network 1");
-  expect_error(join_req(m, 1, {{"token", "open-sesam"}}), "invalid token for network 1");
+  expect_rejected(join_req(m, 1, {{"token", "wrong"}}), "invalid token for network 1");
+  expect_rejected(join_req(m, 1), "invalid token for network 1");
+  expect_rejected(join_req(m, 1, {{"token", "open-sesam"}}), "invalid token for network 1");
   json resp = call(join_req(m, 1, {{"token", "open-sesame"}}));
   EXPECT_EQ(resp.value("type", ""), "join_network_ok") << resp.dump();
   EXPECT_TRUE(state_.networks.is_member(1, m.id));
@@ -376,9 +350,9 @@ TEST_F(NetworkOpsTest, JoinInviteNetworkNeedsInvites) {
   auto owner = add_node();
   auto m = add_node();
   create(owner.id, "club", {{"join_rule", "invite"}, {"enterprise", true}});
-  expect_error(join_req(m, 1), "invite-only networks require invite_to_network + respond_invite flow");
-  expect_error(join_req(m, 1, {{"admin_token", kAdmin}}),
-               "invite-only networks require invite_to_network + respond_invite flow");
+  expect_rejected(join_req(m, 1), "invite-only networks require invite_to_network + respond_invite flow");
+  expect_rejected(join_req(m, 1, {{"admin_token", kAdmin}}),
+                  "invite-only networks require invite_to_network + respond_invite flow");
 }
 
 TEST_F(NetworkOpsTest, JoinUnknownJoinRule) {
@@ -386,7 +360,7 @@ TEST_F(NetworkOpsTest, JoinUnknownJoinRule) {
   auto m = add_node();
   create(owner.id, "odd", {{"join_rule", "weird"}});  // the reference stores any rule text
   EXPECT_EQ(net(1)->join_rule, "weird");
-  expect_error(join_req(m, 1), "unknown join rule: weird", kHidden);
+  expect_rejected(join_req(m, 1), "unknown join rule: weird", kHidden);
 }
 
 TEST_F(NetworkOpsTest, JoinDuplicateRejected) {
@@ -394,8 +368,8 @@ TEST_F(NetworkOpsTest, JoinDuplicateRejected) {
   auto m = add_node();
   create(owner.id, "alpha");
   join(m, 1);
-  expect_error(join_req(m, 1), "node 2 already in network 1");
-  expect_error(join_req(owner, 1), "node 1 already in network 1");
+  expect_rejected(join_req(m, 1), "node 2 already in network 1");
+  expect_rejected(join_req(owner, 1), "node 1 already in network 1");
 }
 
 TEST_F(NetworkOpsTest, JoinEnforcesMaxMembers) {
@@ -405,9 +379,9 @@ TEST_F(NetworkOpsTest, JoinEnforcesMaxMembers) {
   create(owner.id, "small", {{"enterprise", true}});
   reg_.emit(NetworkPolicySet{1, 2, {}, ""});
   join(a, 1);
-  expect_error(join_req(b, 1), "network membership limit reached", kHidden);
+  expect_rejected(join_req(b, 1), "network membership limit reached", kHidden);
   // The limit is checked before the duplicate check, as in the reference.
-  expect_error(join_req(a, 1), "network membership limit reached", kHidden);
+  expect_rejected(join_req(a, 1), "network membership limit reached", kHidden);
   reg_.emit(NetworkPolicySet{1, 3, {}, ""});
   join(b, 1);
 }
@@ -421,16 +395,16 @@ TEST_F(NetworkOpsTest, JoinSignatureRules) {
 
   // A signature for network 1 replayed for network 2.
   json replay = join_req(m, 2, {{"signature", m.sign("join_network:2:1")}});
-  expect_error(replay, "signature verification failed");
+  expect_rejected(replay, "signature verification failed");
   // Signed by another node's key.
-  expect_error(join_req(m, 1, {{"signature", other.sign("join_network:2:1")}}), "signature verification failed");
+  expect_rejected(join_req(m, 1, {{"signature", other.sign("join_network:2:1")}}), "signature verification failed");
   json unsigned_req = join_req(m, 1);
   unsigned_req.erase("signature");
-  expect_error(unsigned_req, "signature required for authenticated node");
-  expect_error(join_req(m, 1, {{"signature", "%%%"}}), "invalid signature encoding");
+  expect_rejected(unsigned_req, "signature required for authenticated node");
+  expect_rejected(join_req(m, 1, {{"signature", "%%%"}}), "invalid signature encoding");
   // A wrong admin token does not rescue a bad signature; the signature error is reported.
-  expect_error(join_req(m, 1, {{"signature", m.sign("join_network:2:2")}, {"admin_token", "nope"}}),
-               "signature verification failed");
+  expect_rejected(join_req(m, 1, {{"signature", m.sign("join_network:2:2")}, {"admin_token", "nope"}}),
+                  "signature verification failed");
 
   // The global admin token stands in for the signature.
   json by_admin = unsigned_req;
@@ -483,10 +457,10 @@ TEST_F(NetworkOpsTest, LeaveNetwork) {
   reg_.emit(InviteCreated{1, m.id, x.id});
   ASSERT_EQ(state_.networks.invites_for(x.id).size(), 1u);
 
-  expect_error(leave_req(m, 0), "cannot leave the backbone network");
+  expect_rejected(leave_req(m, 0), "cannot leave the backbone network");
   json join_sig = leave_req(m, 1);
   join_sig["signature"] = m.sign("join_network:2:1");
-  expect_error(join_sig, "signature verification failed");
+  expect_rejected(join_sig, "signature verification failed");
 
   EXPECT_EQ(call_raw(leave_req(m, 1)), R"({"network_id":1,"type":"leave_network_ok"})");
   EXPECT_FALSE(state_.networks.is_member(1, m.id));
@@ -496,12 +470,12 @@ TEST_F(NetworkOpsTest, LeaveNetwork) {
   EXPECT_TRUE(state_.networks.invites_for(m.id).empty());
   EXPECT_TRUE(state_.networks.invites_for(x.id).empty());
 
-  expect_error(leave_req(m, 1), "node 2 is not a member of network 1");
-  expect_error(leave_req(x, 1), "node 3 is not a member of network 1");
-  expect_error(leave_req(m, 9), "network 9: network not found");
+  expect_rejected(leave_req(m, 1), "node 2 is not a member of network 1");
+  expect_rejected(leave_req(x, 1), "node 3 is not a member of network 1");
+  expect_rejected(leave_req(m, 9), "network 9: network not found");
   json ghost = leave_req(m, 1);
   ghost["node_id"] = 77;
-  expect_error(ghost, "node 77 not registered", kHidden);
+  expect_rejected(ghost, "node 77 not registered", kHidden);
 }
 
 TEST_F(NetworkOpsTest, LeaveByEnterpriseOwnerNeedsTransfer) {
@@ -510,10 +484,10 @@ TEST_F(NetworkOpsTest, LeaveByEnterpriseOwnerNeedsTransfer) {
   create(owner.id, "corp", {{"enterprise", true}});
   create(owner.id, "plain");
   join(m, 1);
-  expect_error(leave_req(owner, 1), "cannot leave network: owner must transfer ownership first");
+  expect_rejected(leave_req(owner, 1), "cannot leave network: owner must transfer ownership first");
   // Admin token instead of a signature does not bypass the rule.
   json by_admin = {{"type", "leave_network"}, {"node_id", owner.id}, {"network_id", 1}, {"admin_token", kAdmin}};
-  expect_error(by_admin, "cannot leave network: owner must transfer ownership first");
+  expect_rejected(by_admin, "cannot leave network: owner must transfer ownership first");
   // A non-enterprise owner may leave.
   EXPECT_EQ(call(leave_req(owner, 2)).value("type", ""), "leave_network_ok");
   EXPECT_TRUE(net(2)->members.empty());
@@ -535,15 +509,15 @@ TEST_F(NetworkOpsTest, DeleteNetworkRequiresOwner) {
     r.update(extra);
     return r;
   };
-  expect_error(del({{"network_id", 0}}), "cannot delete the backbone network");
-  expect_error(del({{"network_id", 0}, {"admin_token", kAdmin}}), "cannot delete the backbone network");
-  expect_error(del(json::object()), "rbac: node_id required for role-based authorization");
-  expect_error(del({{"node_id", m.id}}), R"(rbac: node 2 has role "member", requires one of [owner])");
-  expect_error(del({{"node_id", outsider.id}}), "rbac: node 3 has no role in network 1", kHidden);
-  expect_error(del({{"node_id", m.id}, {"admin_token", "wrong"}}),
-               R"(rbac: node 2 has role "member", requires one of [owner])");
-  expect_error(del({{"network_id", 9}, {"node_id", owner.id}}), "network 9: network not found");
-  expect_error(del({{"network_id", 9}, {"admin_token", kAdmin}}), "network 9: network not found");
+  expect_rejected(del({{"network_id", 0}}), "cannot delete the backbone network");
+  expect_rejected(del({{"network_id", 0}, {"admin_token", kAdmin}}), "cannot delete the backbone network");
+  expect_rejected(del(json::object()), "rbac: node_id required for role-based authorization");
+  expect_rejected(del({{"node_id", m.id}}), R"(rbac: node 2 has role "member", requires one of [owner])");
+  expect_rejected(del({{"node_id", outsider.id}}), "rbac: node 3 has no role in network 1", kHidden);
+  expect_rejected(del({{"node_id", m.id}, {"admin_token", "wrong"}}),
+                  R"(rbac: node 2 has role "member", requires one of [owner])");
+  expect_rejected(del({{"network_id", 9}, {"node_id", owner.id}}), "network 9: network not found");
+  expect_rejected(del({{"network_id", 9}, {"admin_token", kAdmin}}), "network 9: network not found");
   EXPECT_TRUE(net(1) != nullptr);
 
   // The claimed node_id is trusted without a signature (spec §4.4).
@@ -573,7 +547,7 @@ TEST_F(NetworkOpsTest, DeleteNetworkByAdminTokensRemovesEverything) {
   EXPECT_TRUE(state_.networks.pre_assignments(1).empty());
   EXPECT_FALSE(state_.networks.id_by_name("alpha"));
   EXPECT_EQ(entry(list(), 1), nullptr);
-  expect_error(join_req(x, 1), "network 1: network not found");
+  expect_rejected(join_req(x, 1), "network 1: network not found");
 
   // Global admin token.
   resp = call({{"type", "delete_network"}, {"network_id", 2}, {"admin_token", kAdmin}});
@@ -597,17 +571,17 @@ TEST_F(NetworkOpsTest, RenameNetwork) {
   auto ren = [](uint32_t node, const json& name) {
     return json{{"type", "rename_network"}, {"network_id", 1}, {"node_id", node}, {"name", name}};
   };
-  expect_error({{"type", "rename_network"}, {"network_id", 0}, {"admin_token", kAdmin}, {"name", "x"}},
-               "cannot rename the backbone network");
-  expect_error(ren(m.id, "gamma"), R"(rbac: node 3 has role "member", requires one of [owner admin])");
-  expect_error(ren(owner.id, "Gamma"),
-               "network name must be lowercase alphanumeric with hyphens, start/end with alphanumeric", kHidden);
-  expect_error(ren(owner.id, ""), "network name required");
-  expect_error(ren(owner.id, std::string(64, 'g')), "network name too long (max 63 chars)");
-  expect_error(ren(owner.id, "backbone"), R"(network name "backbone" is reserved)", kHidden);
-  expect_error(ren(owner.id, "beta"), R"(network "beta" already exists)");
-  expect_error({{"type", "rename_network"}, {"network_id", 5}, {"admin_token", kAdmin}, {"name", "x"}},
-               "network 5: network not found");
+  expect_rejected({{"type", "rename_network"}, {"network_id", 0}, {"admin_token", kAdmin}, {"name", "x"}},
+                  "cannot rename the backbone network");
+  expect_rejected(ren(m.id, "gamma"), R"(rbac: node 3 has role "member", requires one of [owner admin])");
+  expect_rejected(ren(owner.id, "Gamma"),
+                  "network name must be lowercase alphanumeric with hyphens, start/end with alphanumeric", kHidden);
+  expect_rejected(ren(owner.id, ""), "network name required");
+  expect_rejected(ren(owner.id, std::string(64, 'g')), "network name too long (max 63 chars)");
+  expect_rejected(ren(owner.id, "backbone"), R"(network name "backbone" is reserved)", kHidden);
+  expect_rejected(ren(owner.id, "beta"), R"(network "beta" already exists)");
+  expect_rejected({{"type", "rename_network"}, {"network_id", 5}, {"admin_token", kAdmin}, {"name", "x"}},
+                  "network 5: network not found");
 
   EXPECT_EQ(call_raw(ren(adm.id, "gamma")), R"({"name":"gamma","network_id":1,"type":"rename_network_ok"})");
   EXPECT_EQ(net(1)->name, "gamma");
@@ -636,11 +610,11 @@ TEST_F(NetworkOpsTest, SetNetworkEnterprise) {
     if (!token.is_null()) r["admin_token"] = token;
     return r;
   };
-  expect_error(req(0, true, kAdmin), "cannot set enterprise on the backbone network");
-  expect_error(req(1, true, nullptr), "set_network_enterprise requires admin token");
-  expect_error(req(1, true, "wrong"), "set_network_enterprise requires admin token");
-  expect_error(req(1, true, 1), "set_network_enterprise requires admin token");
-  expect_error(req(9, true, kAdmin), "network 9: network not found");
+  expect_rejected(req(0, true, kAdmin), "cannot set enterprise on the backbone network");
+  expect_rejected(req(1, true, nullptr), "set_network_enterprise requires admin token");
+  expect_rejected(req(1, true, "wrong"), "set_network_enterprise requires admin token");
+  expect_rejected(req(1, true, 1), "set_network_enterprise requires admin token");
+  expect_rejected(req(9, true, kAdmin), "network 9: network not found");
 
   EXPECT_EQ(call_raw(req(1, true, kAdmin)), R"({"enterprise":true,"network_id":1,"type":"set_network_enterprise_ok"})");
   EXPECT_TRUE(net(1)->enterprise);
@@ -661,7 +635,7 @@ TEST_F(NetworkOpsTest, SetNetworkEnterprise) {
 
   // With no admin token configured the op is refused the same way.
   options().admin_token.clear();
-  expect_error(req(1, false, ""), "set_network_enterprise requires admin token");
+  expect_rejected(req(1, false, ""), "set_network_enterprise requires admin token");
 }
 
 // ---- list_networks (§6.7, §21 items 63–64) ---------------------------------------

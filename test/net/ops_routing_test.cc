@@ -17,33 +17,6 @@ constexpr int64_t kSecond = 1000000000;
 
 class RoutingOps : public OpsFixture {
  protected:
-  // The handler's own error text, before the dispatcher's sanitiser.
-  std::string raw_error(const json& req) {
-    static const OpTable ops = all_ops();
-    const std::string type = req.at("type").get<std::string>();
-    const OpSpec* op = ops.find(type);
-    if (!op) {
-      ADD_FAILURE() << "no op " << type;
-      return "";
-    }
-    const Peer peer{"203.0.113.9", 51022, false};
-    try {
-      json ok = op->handler(reg_, Request{type, req, peer});
-      ADD_FAILURE() << "expected an error, got " << ok.dump();
-    } catch (const OpError& e) {
-      return e.what();
-    }
-    return "";
-  }
-
-  // Asserts the call fails with `raw` (client sees `wire`) and changes no state.
-  void expect_rejected(const json& req, const std::string& raw, const std::string& wire) {
-    const State before = state_;
-    EXPECT_EQ(raw_error(req), raw) << req.dump();
-    EXPECT_EQ(error_of(req), wire) << req.dump();
-    EXPECT_TRUE(state_ == before) << "state changed by a rejected " << req.value("type", "");
-  }
-
   json punch(const TestNode& requester, uint32_t a, uint32_t b) {
     return {{"type", "punch"},
             {"requester_id", requester.id},
