@@ -468,7 +468,7 @@ TEST(RegistryJson, TruncatedFrameIsDroppedWithoutAReply) {
   expect_serves(reg);
 }
 
-TEST(RegistryJson, OversizedLengthPrefixCloses) {
+TEST(RegistryJson, LengthPrefixLimitIs64MiB) {
   Registry reg;
   auto c = reg.client();
   c.send_bytes(be32(wire::kMaxFrame + 1) + "{}");
@@ -477,6 +477,18 @@ TEST(RegistryJson, OversizedLengthPrefixCloses) {
   auto d = reg.client();
   d.send_bytes(be32(0xFFFFFFFF));
   EXPECT_TRUE(d.wait_closed(3s));
+  // Exactly 64 MiB is still a frame (JSON allows the whitespace padding).
+  std::string body = R"({"type":"lookup","node_id":5})";
+  body.resize(wire::kMaxFrame, ' ');
+  auto e = reg.client(Mode::kJson, {.recv_timeout = 60s});  // sanitizer builds parse slowly
+  EXPECT_EQ(e.call_raw(body), R"({"error":"node 5: node not found","type":"error"})");
+  auto bin = reg.client(Mode::kBinary, {.recv_timeout = 60s});
+  std::string payload = wire::encode(wire::LookupRequest{5});
+  payload.resize(wire::kMaxFrame - 1, '\0');  // L = type byte + payload = 64 MiB
+  bin.send_frame(MsgType::kLookup, payload);
+  auto f = bin.recv_frame();
+  ASSERT_EQ(f.type, MsgType::kError);
+  EXPECT_EQ(wire::decode_error(f.payload), "node 5: not found");
   expect_serves(reg);
 }
 
@@ -694,7 +706,7 @@ int pipelined_registers(Client& c, int n) {
   return denied;
 }
 
-TEST(RegistryRateLimit, PerIpLimiterDeniesWithoutDispatching) {
+TEST(RegistryRateLimitDispatch, RefusedRequestsAreNeverDispatched) {
   RegistryOptions o;
   o.no_rate_limit = false;
   Registry reg(o);
@@ -708,7 +720,7 @@ TEST(RegistryRateLimit, PerIpLimiterDeniesWithoutDispatching) {
   EXPECT_EQ(register_node(c, Identity()), static_cast<uint32_t>(300 - denied + 1));
 }
 
-TEST(RegistryRateLimit, NoRateLimitEnvDisablesThePerIpLimiter) {
+TEST(RegistryRateLimitDispatch, NoRateLimitEnvDisablesThePerIpLimiter) {
   Registry reg;  // PILOT_REGISTRY_NORATELIMIT=1
   auto c = reg.client();
   EXPECT_EQ(pipelined_registers(c, 300), 0);
@@ -851,6 +863,123 @@ TEST(RegistryHeartbeat, StrictFreshness) {
   auto bin = reg.client(Mode::kBinary);
   EXPECT_EQ(bin.heartbeat(a, alice.sign(wire::heartbeat_challenge(a))).error,
             "binary heartbeat encoding carries no timestamp; use the JSON heartbeat while freshness is enforced");
+}
+
+// §6.2 describes the reference's 120 s skip window as keyed by node ("whatever the
+// signature"), which would accept anyone's heartbeat for a node for two minutes. This
+// server keys the skip by the signature bytes instead (net/rpc/liveness.h): an honest
+// daemon, whose deterministic signature repeats, sees no difference; a forger does.
+TEST(RegistryHeartbeat, ForgedHeartbeatRefusedEvenInsideTheSkipWindow) {
+  Registry reg;
+  auto c = reg.client();
+  Identity alice, mallory;
+  const uint32_t a = register_node(c, alice);
+  EXPECT_EQ(err_of(c.call(mallory.heartbeat_req(a))), "signature verification failed");
+  expect_heartbeat_ok_bytes(c.call_raw(alice.heartbeat_req(a).dump()));
+  expect_heartbeat_ok_bytes(c.call_raw(alice.heartbeat_req(a).dump()));
+  EXPECT_EQ(err_of(c.call(mallory.heartbeat_req(a))), "signature verification failed");
+  auto bin = reg.client(Mode::kBinary);
+  EXPECT_EQ(bin.heartbeat(a, mallory.sign(wire::heartbeat_challenge(a))).error, "signature verification failed");
+  EXPECT_TRUE(bin.heartbeat(a, alice.sign(wire::heartbeat_challenge(a))).ok());
+}
+
+// ==== directory details (§6.1, §6.5–§6.11) ===========================================
+
+TEST(RegistryDirectory, ReRegisterOwnerVisibilityAdminFallbackHostnamesListings) {
+  Registry reg(testsupport::with_flags({"--admin-token", kAdmin}));
+  auto c = reg.client();
+  Identity alice, alice2, bob;
+  const uint32_t a =
+      register_node(c, alice, "0.0.0.0:4000", {{"owner", "alice@example.com"}, {"lan_addrs", {"10.0.0.1:4000"}}});
+  const uint32_t b = register_node(c, bob, "0.0.0.0:5000");
+  // §21 item 29: same key → same ID, endpoint and LAN addresses refreshed.
+  EXPECT_EQ(register_node(c, alice, "0.0.0.0:4100", {{"lan_addrs", {"10.0.0.9:4100"}}}), a);
+  ok(c, alice.report_trust_req(a, b), "report_trust_ok");
+  json rs = ok(c, bob.resolve_req(b, a), "resolve_ok");
+  EXPECT_EQ(rs["real_addr"], "127.0.0.1:4100");
+  EXPECT_EQ(rs["lan_addrs"], json::array({"10.0.0.9:4100"}));
+  ok(c, alice.revoke_trust_req(a, b), "revoke_trust_ok");
+  EXPECT_EQ(ok(c, rpc::check_trust_req(a, b), "check_trust_ok")["trusted"], false);
+  // §21 item 30: a new key for a live owner is refused.
+  EXPECT_EQ(err_of(c.call(with(alice2.register_req("0.0.0.0:4000"), {{"owner", "alice@example.com"}}))),
+            "owner \"alice@example.com\" is already bound to node 1 with a different key; use recover_identity to "
+            "rotate the key");
+
+  // §6.8 visibility, by signature and (§4.2) by admin token instead of one.
+  EXPECT_EQ(c.call_raw(alice.set_visibility_req(a, true).dump()),
+            R"({"node_id":1,"type":"set_visibility_ok","visibility":"public"})");
+  EXPECT_EQ(ok(c, rpc::lookup_req(a), "lookup_ok")["public"], true);
+  json adm = alice.set_visibility_req(a, false);
+  adm["signature"] = Identity().sign_b64("set_visibility:" + std::to_string(a));
+  adm["admin_token"] = kAdmin;
+  EXPECT_EQ(ok(c, adm, "set_visibility_ok")["visibility"], "private");
+  json no_sig = {{"type", "set_hostname"}, {"node_id", a}, {"hostname", "adm"}, {"admin_token", "wrong"}};
+  EXPECT_EQ(err_of(c.call(no_sig)), "signature required for authenticated node");
+  no_sig["admin_token"] = kAdmin;
+  EXPECT_EQ(ok(c, no_sig, "set_hostname_ok")["hostname"], "adm");
+
+  // §6.10 tags: '#' stripped, duplicates collapsed, limits.
+  EXPECT_EQ(ok(c, alice.set_tags_req(a, {"#ml", "gpu", "ml"}), "set_tags_ok")["tags"], json::array({"ml", "gpu"}));
+  EXPECT_EQ(c.call(alice.set_tags_req(a, {"bad_tag"})).value("type", ""), "error");
+  EXPECT_EQ(ok(c, rpc::lookup_req(a), "lookup_ok")["tags"], json::array({"ml", "gpu"}));
+
+  // §6.5 resolve_hostname: private target only for itself (or trusted); same text as absent.
+  auto rh = [](const std::string& h, uint32_t req) {
+    return json{{"type", "resolve_hostname"}, {"hostname", h}, {"requester_id", req}};
+  };
+  EXPECT_EQ(err_of(c.call(rh("adm", b))), "hostname \"adm\" not found");
+  EXPECT_EQ(err_of(c.call(rh("nobody", b))), "hostname \"nobody\" not found");
+  EXPECT_EQ(err_of(c.call(json{{"type", "resolve_hostname"}, {"requester_id", b}})), "hostname required");
+  json self = ok(c, rh("adm", a), "resolve_hostname_ok");
+  EXPECT_EQ(self["node_id"], a);
+  EXPECT_EQ(self["address"], "0:0000.0000.0001");
+  EXPECT_EQ(self["public"], false);
+  EXPECT_EQ(self["hostname"], "adm");
+  EXPECT_NEAR(self.value("last_seen_unix", 0.0), static_cast<double>(unix_now()), 5.0);
+  ok(c, alice.set_visibility_req(a, true), "set_visibility_ok");
+  EXPECT_EQ(ok(c, rh("adm", b), "resolve_hostname_ok")["node_id"], a);
+
+  // §6.6 the backbone is listed for the admin only.
+  EXPECT_EQ(err_of(c.call(json{{"type", "list_nodes"}, {"network_id", 0}})), "request failed");
+  json all = ok(c, {{"type", "list_nodes"}, {"network_id", 0}, {"admin_token", kAdmin}}, "list_nodes_ok");
+  EXPECT_EQ(all["nodes"].size(), 2u) << all.dump();
+  // §6.11 deregister by admin token.
+  json dr = {{"type", "deregister"}, {"node_id", b}, {"admin_token", kAdmin}};
+  EXPECT_EQ(c.call_raw(dr.dump()), R"({"type":"deregister_ok"})");
+  EXPECT_EQ(err_of(c.call(rpc::lookup_req(b))), "node 2: node not found");
+}
+
+TEST(RegistryTrust, HandshakeSignatureJustificationAndInboxLimit) {
+  Registry reg;
+  auto c = reg.client();
+  Identity alice, bob;
+  const uint32_t a = register_node(c, alice, "0.0.0.0:4000");
+  const uint32_t b = register_node(c, bob, "0.0.0.0:4001");
+  json unsigned_req = alice.request_handshake_req(a, b, "hi");
+  unsigned_req.erase("signature");
+  EXPECT_EQ(err_of(c.call(unsigned_req)), "handshake request requires signature");
+  json forged = bob.request_handshake_req(a, b, "hi");
+  EXPECT_NE(err_of(c.call(forged)).find("signature"), std::string::npos);
+  EXPECT_EQ(ok(c, alice.request_handshake_req(a, b, std::string(1024, 'j')), "request_handshake_ok")["status"],
+            "delivered");
+  // §6.15 inbox limit 100: 99 more senders fit, the 101st does not ("inbox full" is
+  // not on the §3.2 list, so the client sees "request failed").
+  for (int i = 0; i < 99; ++i) {
+    Identity s;
+    const uint32_t n = register_node(c, s, "0.0.0.0:4002");
+    ok(c, s.request_handshake_req(n, b, "x"), "request_handshake_ok");
+  }
+  Identity last;
+  const uint32_t l = register_node(c, last, "0.0.0.0:4003");
+  EXPECT_EQ(err_of(c.call(last.request_handshake_req(l, b, "x"))), "request failed");
+  json p = ok(c, bob.poll_handshakes_req(b), "poll_handshakes_ok");
+  EXPECT_EQ(p["requests"].size(), 100u);
+  // A rejection creates no trust but still tells the requester.
+  ok(c, bob.respond_handshake_req(b, a, false), "respond_handshake_ok");
+  EXPECT_EQ(ok(c, rpc::check_trust_req(a, b), "check_trust_ok")["trusted"], false);
+  json pa = ok(c, alice.poll_handshakes_req(a), "poll_handshakes_ok");
+  ASSERT_EQ(pa["responses"].size(), 1u) << pa.dump();
+  EXPECT_EQ(pa["responses"][0]["accept"], false);
 }
 
 // ==== §3.2 error sanitiser ===========================================================
