@@ -116,8 +116,8 @@ uint64_t Writer::append_raw(uint16_t kind, std::string_view payload, int64_t tim
 }
 
 void Writer::on_durable(uint64_t seq, Callback cb) {
-  if (seq > last_seq_ || (!callbacks_.empty() && callbacks_.back().first > seq))
-    throw std::logic_error("Writer::on_durable: seq out of order");
+  if (seq > last_seq_) throw std::logic_error("Writer::on_durable: seq beyond the last appended record");
+  if (!callbacks_.empty() && callbacks_.back().first > seq) seq = callbacks_.back().first;
   callbacks_.emplace_back(seq, std::move(cb));
 }
 

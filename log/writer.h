@@ -88,7 +88,8 @@ class Writer {
   // Appends an already-encoded record (kind + payload) — replication and tools.
   uint64_t append_raw(uint16_t kind, std::string_view payload, int64_t time_ns, Callback cb = {});
   // Calls `cb` from run_callbacks() once every record up to `seq` is durable; `seq`
-  // must be at most last_seq() and at least that of any callback queued before. A
+  // must be at most last_seq(). A `seq` below that of a callback queued earlier is
+  // raised to it (callbacks fire in order; the wait is at most one more batch). A
   // caller whose seq is already durable should act at once instead: nothing would
   // wake the loop to run this callback until the next append becomes durable.
   void on_durable(uint64_t seq, Callback cb);

@@ -87,6 +87,7 @@ struct RpcServer::Conn {
 // The per-connection steps, as free functions with access to the server's internals.
 struct ConnOps {
   using Conn = RpcServer::Conn;
+  static constexpr size_t kKeepBufferBytes = 4096;
 
   static void unlink(RpcServer& s, Conn* c) {
     (c->prev ? c->prev->next : s.idle_head_) = c->next;
@@ -304,11 +305,13 @@ struct ConnOps {
       }
       queue(s, c, std::move(reply));
     }
-    // Compact the input buffer once the consumed part dominates.
+    // Drop what was consumed; give the memory back when nothing is pending, so
+    // thousands of idle connections cost no buffers.
     if (c->in_pos > 0 && (c->in_pos == c->in.size() || c->in_pos > 65536)) {
       c->in.erase(0, c->in_pos);
       c->in_pos = 0;
     }
+    if (c->in.empty() && c->in.capacity() > kKeepBufferBytes) std::string().swap(c->in);
     flush(s, c);
   }
 
@@ -319,25 +322,23 @@ struct ConnOps {
     uv_read_start(
         reinterpret_cast<uv_stream_t*>(&c->tcp),
         [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-          auto* c = static_cast<Conn*>(h->data);
-          // Read straight into the connection's buffer: no copy for large frames.
-          const size_t want = 64 * 1024;
-          const size_t old = c->in.size();
-          c->in.resize(old + want);
-          *buf = uv_buf_init(c->in.data() + old, static_cast<unsigned>(want));
+          // One buffer for every connection (the loop reads one socket at a time); what
+          // a read leaves unconsumed is copied to the connection. So an idle connection
+          // holds no read buffer at all, whatever it once sent.
+          RpcServer& s = *static_cast<Conn*>(h->data)->srv;
+          *buf = uv_buf_init(s.read_buf_.data(), static_cast<unsigned>(s.read_buf_.size()));
         },
         [](uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
           auto* c = static_cast<Conn*>(stream->data);
-          // Give back the unused part of the buffer the allocator appended.
-          const size_t used = n > 0 ? static_cast<size_t>(n) : 0;
-          c->in.resize(static_cast<size_t>(buf->base - c->in.data()) + used);
           if (n == UV_EOF || n < 0) {
             if (n != UV_EOF) LOG_DEBUG("registry: read from %s failed: %s", c->peer.ip.c_str(), uv_strerror(int(n)));
             // The peer stopped sending: answer what it asked, then close.
             finish(*c->srv, c);
             return;
           }
-          if (n > 0) process(*c->srv, c);
+          if (n == 0) return;
+          c->in.append(buf->base, static_cast<size_t>(n));
+          process(*c->srv, c);
         });
   }
 

@@ -19,6 +19,7 @@
 
 #include <uv.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -102,6 +103,7 @@ class RpcServer {
   Conn* idle_head_ = nullptr;  // least recently active first
   Conn* idle_tail_ = nullptr;
   ServerStats stats_;
+  std::array<char, 64 * 1024> read_buf_{};  // shared by all connections (see start_reading)
 };
 
 }  // namespace pilot::rpc

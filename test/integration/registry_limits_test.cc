@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -85,9 +86,10 @@ TEST(RegistryBackPressure, ASlowReaderCostsBoundedMemoryAndGetsEveryReplyInOrder
   const long rss_stalled = rss_kib(pid);
   // Unbounded buffering would hold ~100 MB of replies here. Sanitizer builds keep freed
   // memory in quarantine and shadow maps, so their RSS says nothing about buffering.
-  if (!std::getenv("ASAN_OPTIONS") && !std::getenv("TSAN_OPTIONS"))
+  if (!std::getenv("ASAN_OPTIONS") && !std::getenv("TSAN_OPTIONS")) {
     EXPECT_LT(rss_stalled - rss_before, 48 * 1024)
         << "server RSS grew from " << rss_before << " to " << rss_stalled << " KiB while a client did not read";
+  }
 
   // Others are still served meanwhile.
   auto other = reg.client();
@@ -123,6 +125,35 @@ TEST(RegistryBackPressure, ASlowReaderCostsBoundedMemoryAndGetsEveryReplyInOrder
   }
   EXPECT_EQ(next, kRequests + 1);
   ::close(fd);
+}
+
+TEST(RegistryBackPressure, IdleConnectionsHoldNoBuffers) {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  constexpr int kConns = 3000;
+  ASSERT_GT(rl.rlim_cur, rlim_t(kConns + 100)) << "not enough file descriptors for this test";
+  Registry reg;
+  const int pid = server_pid(reg);
+  std::vector<rpc::Client> conns;
+  conns.reserve(kConns);
+  conns.push_back(reg.client());
+  conns[0].call(rpc::lookup_req(1));
+  const long rss_before = rss_kib(pid);
+  // Each connection pipelines a burst (a large read) and then goes idle.
+  std::string burst;
+  for (int i = 0; i < 200; ++i) burst += wire::json_frame(rpc::lookup_req(1).dump());
+  for (int i = 1; i < kConns; ++i) {
+    conns.push_back(reg.client());
+    conns.back().send_bytes(burst);
+    for (int k = 0; k < 200; ++k) conns.back().recv_json();
+  }
+  const long per_conn_bytes = (rss_kib(pid) - rss_before) * 1024 / kConns;
+  if (!std::getenv("ASAN_OPTIONS") && !std::getenv("TSAN_OPTIONS")) {
+    EXPECT_LT(per_conn_bytes, 4096) << "an idle connection costs " << per_conn_bytes << " bytes";
+  }
+  EXPECT_EQ(conns.back().call(rpc::lookup_req(2))["error"], "node 2: node not found");
 }
 
 std::string burst(rpc::Client& c, int n, int* limited) {
