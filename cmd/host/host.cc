@@ -120,8 +120,8 @@ int run_host(HostConfig cfg) {
   s.cfg = cfg;
   s.dir.root = cfg.data_dir;
   const uint64_t segment_bytes = cfg.segment_mb << 20;
-  LOG_INFO("pilot rendezvous starting (pid %d): data dir %s, fsync %s", (int)getpid(), cfg.data_dir.c_str(),
-           policy->to_string().c_str());
+  LOG_INFO("pilot %s starting (pid %d): data dir %s, fsync %s", cfg.program.c_str(), (int)getpid(),
+           cfg.data_dir.c_str(), policy->to_string().c_str());
 
   RestoreReport rep;
   std::string err;
@@ -176,8 +176,11 @@ int run_host(HostConfig cfg) {
     LOG_ERROR("registry: %s", err.c_str());
     return 1;
   }
-  LOG_INFO("ready. NOTE: the embedded beacon (UDP %s) and the admin HTTP server (:3000) are not implemented yet",
-           cfg.beacon_addr.c_str());
+  if (cfg.program == "rendezvous")
+    LOG_INFO("ready. NOTE: the embedded beacon (UDP %s) and the admin HTTP server (:3000) are not implemented yet",
+             cfg.beacon_addr.c_str());
+  else
+    LOG_INFO("ready");
   uv_run(s.loop, UV_RUN_DEFAULT);
   uv_loop_close(s.loop);
   LOG_INFO("stopped cleanly at seq %llu", (unsigned long long)s.writer->last_seq());

@@ -15,6 +15,7 @@
 namespace pilot {
 
 struct HostConfig {
+  std::string program = "rendezvous";  // for log lines
   std::string data_dir = "pilot-data";
   std::string fsync = "always";
   uint64_t segment_mb = 64;

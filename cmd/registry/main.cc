@@ -12,6 +12,7 @@
 int main(int argc, char** argv) {
   using namespace pilot;
   HostConfig cfg;
+  cfg.program = "registry";
   cfg.data_dir = "";
   cfg.beacon_addr = "34.71.57.205:9001";
   Flags flags("registry",

@@ -5,9 +5,11 @@
 
 #include <filesystem>
 
+#include "core/ed25519.h"
 #include "log/recovery.h"
 #include "log/scanner.h"
 #include "log/writer.h"
+#include "net/rpc/client.h"
 #include "projections/snapshot.h"
 #include "projections/store.h"
 #include "test/projections/event_gen.h"
@@ -109,6 +111,56 @@ TEST(Rendezvous, RefusesToStartOnMidLogCorruption) {
   EXPECT_EQ(WEXITSTATUS(st), 1) << p.output();
   EXPECT_NE(p.output().find("refusing to start"), std::string::npos) << p.output();
   EXPECT_NE(p.output().find(seg), std::string::npos) << p.output();
+}
+
+}  // namespace
+}  // namespace pilot
+
+namespace pilot {
+namespace {
+
+// The minimal `registry` fixture binary (spec §17.2): serves the same registry, and
+// without --data-dir keeps its state in a temporary directory it removes on exit.
+TEST(RegistryFixtureBinary, ServesFromATemporaryDirectoryAndRemovesIt) {
+  using namespace std::chrono_literals;
+  testsupport::Process p(REGISTRY_BIN, {"--addr", "127.0.0.1:0", "--fsync", "none", "--beacon", "192.0.2.1:9001"});
+  ASSERT_TRUE(p.wait_for_output("registry: listening on 127.0.0.1:", 20s)) << p.output();
+  ASSERT_TRUE(p.wait_for_output("ready", 5s)) << p.output();
+  const std::string& out = p.output();
+  const std::string marker = "data dir ";
+  size_t at = out.find(marker);
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string dir = out.substr(at + marker.size(), out.find(',', at) - at - marker.size());
+  EXPECT_TRUE(std::filesystem::is_directory(dir + "/log")) << dir;
+  const std::string addr = out.substr(out.find("listening on ") + 13);
+  const uint16_t port = uint16_t(std::stoi(addr.substr(addr.find(':') + 1)));
+
+  auto c = rpc::Client::connect("127.0.0.1:" + std::to_string(port));
+  KeyPair k = KeyPair::generate();
+  nlohmann::json r = c.call({{"type", "register"},
+                             {"listen_addr", "198.51.100.7:4000"},
+                             {"public_key", encode_public_key(k.public_key)},
+                             {"relay_only", true}});
+  EXPECT_EQ(r["node_id"], 1) << r.dump();
+  c.call({{"type", "set_visibility"},
+          {"node_id", 1},
+          {"public", true},
+          {"signature", encode_signature(k.sign("set_visibility:1"))}});
+  EXPECT_EQ(c.call({{"type", "lookup"}, {"node_id", 1}})["real_addr"], "192.0.2.1:9001");  // --beacon
+  c.close();
+
+  p.signal(SIGTERM);
+  int st = p.wait_exit(20s);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << p.output();
+  EXPECT_FALSE(std::filesystem::exists(dir)) << "the temporary data directory was left behind";
+}
+
+TEST(RegistryFixtureBinary, HelpNamesItsFlags) {
+  using namespace std::chrono_literals;
+  testsupport::Process help(REGISTRY_BIN, {"--help"});
+  ASSERT_EQ(help.wait_exit(10s), 0);
+  for (const char* f : {"--addr", "--beacon", "--admin-token", "--data-dir", "PILOT_BEACON"})
+    EXPECT_NE(help.output().find(f), std::string::npos) << f;
 }
 
 }  // namespace
