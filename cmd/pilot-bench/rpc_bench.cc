@@ -56,6 +56,9 @@ constexpr double kTargetRegistrations = 15'000;
 constexpr double kTargetP99Ns = 2e6;
 constexpr double kTargetRssBytes = 1024.0 * 1024 * 1024;  // for kTargetRssNodes
 constexpr uint64_t kTargetRssNodes = 1'000'000;
+// A run during which the rest of the machine used more than this share of a core is
+// measured again (up to twice) once the machine is quiet.
+constexpr double kBusyOther = 0.3;
 // An open-loop connection with this many requests unanswered means the server fell
 // behind the offered rate: the run stops and says so.
 constexpr size_t kOpenLoopMaxInFlight = 256;
@@ -379,6 +382,7 @@ struct RunConfig {
   bool binary = false;        // send the PILT preamble first
   Expect expect;
   std::function<double()> server_cpu;                  // CPU seconds of the server side so far
+  std::function<double()> server_loop_cpu;             // of its loop thread (real server only)
   bool server_in_process = false;                      // the echo server: a thread of this process
   std::function<void(uint64_t replies)> every_second;  // progress of long runs
 };
@@ -393,8 +397,9 @@ struct RunResult {
   std::string first_error;
   double server_cores = -1, client_cores = 0;  // CPU used in the window / window length
   double other_cores = -1;                     // everything else on the machine, same unit
-  bool ran_dry = false;                        // the source ran out before the time was up
-  bool saturated = false;                      // open loop: the server fell behind
+  double server_loop_cores = -1;
+  bool ran_dry = false;    // the source ran out before the time was up
+  bool saturated = false;  // open loop: the server fell behind
 };
 
 // One measurement: opens the connections, keeps requests flowing from one epoll thread
@@ -424,7 +429,7 @@ class LoadRun {
         if (!flush(i, error)) return false;
       }
     int64_t t0 = 0, t1 = 0, last_tick = t_start;
-    double cpu_c0 = 0, cpu_s0 = 0, busy0 = 0, self0 = 0;
+    double cpu_c0 = 0, cpu_s0 = 0, busy0 = 0, self0 = 0, loop0 = 0;
     uint64_t opened = 0;  // open loop: requests issued so far
     last_progress_ = t_start;
     std::vector<epoll_event> evs(1024);
@@ -436,6 +441,7 @@ class LoadRun {
       cpu_c0 = thread_cpu_seconds();
       cpu_s0 = cfg_.server_cpu ? cfg_.server_cpu() : 0;
       busy0 = machine_busy_seconds();
+      loop0 = cfg_.server_loop_cpu ? cfg_.server_loop_cpu() : 0;
       self0 = process_cpu_seconds("/proc/self/stat");
     };
     auto end_window = [&](int64_t now) {
@@ -446,6 +452,7 @@ class LoadRun {
         out.client_cores = (thread_cpu_seconds() - cpu_c0) / w;
         const double server = cfg_.server_cpu ? cfg_.server_cpu() - cpu_s0 : 0;
         if (cfg_.server_cpu) out.server_cores = server / w;
+        if (cfg_.server_loop_cpu) out.server_loop_cores = (cfg_.server_loop_cpu() - loop0) / w;
         // Whatever else ran meanwhile (other processes, kernel threads, steal): a row
         // with a lot of it was measured on a busy machine.
         const double self = process_cpu_seconds("/proc/self/stat") - self0;
@@ -482,7 +489,7 @@ class LoadRun {
         cfg_.every_second(replies_);
       }
 
-      int timeout_ms = 2;
+      bool until_due = false;  // open loop: sleep only until the next request is due
       if (open && !stopping_) {
         // Issue every request whose time has come, each stamped with its intended send
         // time: a late client or a slow server shows up as latency, not as fewer requests.
@@ -502,16 +509,16 @@ class LoadRun {
         }
         for (size_t i : touched)
           if (!flush(i, error)) return false;
-        timeout_ms = -2;  // sleep until the next request is due
+        until_due = true;
       }
       int n;
-      if (timeout_ms == -2) {
+      if (until_due) {
         const int64_t wait = std::clamp<int64_t>(t_start + int64_t(opened) * period_ns - mono_ns(), 0, 1'000'000);
         timespec ts{0, long(wait)};
         n = ::epoll_pwait2(ep_, evs.data(), int(evs.size()), &ts, nullptr);
         if (n < 0 && errno == ENOSYS) n = ::epoll_wait(ep_, evs.data(), int(evs.size()), wait > 0 ? 1 : 0);
       } else {
-        n = ::epoll_wait(ep_, evs.data(), int(evs.size()), timeout_ms);
+        n = ::epoll_wait(ep_, evs.data(), int(evs.size()), 2);  // 2 ms: the window ends on time
       }
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -1097,13 +1104,17 @@ class ServerProcess {
 
   // Waits until the server uses under 10% of a core (a background snapshot or a tail of
   // work from the last run would otherwise share the next run's CPU); false on timeout.
-  bool wait_idle(double max_seconds) {
+  // `quiet_samples` idle 200 ms windows in a row: the server checks every second
+  // whether a snapshot is due, so 6 of them cannot miss one that is about to start.
+  bool wait_idle(double max_seconds, int quiet_samples = 1) {
     const int64_t deadline = mono_ns() + int64_t(max_seconds * 1e9);
     double prev = cpu_seconds();
+    int quiet = 0;
     while (mono_ns() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       const double now = cpu_seconds();
-      if (now - prev < 0.02) return true;
+      quiet = now - prev < 0.02 ? quiet + 1 : 0;
+      if (quiet >= quiet_samples) return true;
       prev = now;
     }
     return false;
@@ -1111,7 +1122,20 @@ class ServerProcess {
 
   size_t snapshots() const {
     std::lock_guard lk(mu_);
-    return snapshots_;
+    return snapshot_lines_.size();
+  }
+
+  // "snapshot: wrote seq N in X s" for the snapshots from `first` on.
+  std::vector<std::string> snapshot_lines(size_t first) const {
+    std::lock_guard lk(mu_);
+    return {snapshot_lines_.begin() + ptrdiff_t(std::min(first, snapshot_lines_.size())), snapshot_lines_.end()};
+  }
+
+  // The loop thread is the main thread (tid == pid); the rest are the log writer, the
+  // libuv pool (off-loop verifies) and the snapshot thread.
+  double loop_cpu_seconds() const {
+    return pid_ > 0 ? process_cpu_seconds("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/stat")
+                    : 0;
   }
 
   std::string tail_text(size_t n) const {
@@ -1158,7 +1182,7 @@ class ServerProcess {
         cv_.notify_all();
       }
     }
-    if (line.find("snapshot: wrote") != std::string::npos) ++snapshots_;
+    if (size_t p = line.find("snapshot: wrote"); p != std::string::npos) snapshot_lines_.push_back(line.substr(p));
     if ((line.find(" WARN ") != std::string::npos || line.find(" ERROR ") != std::string::npos) &&
         warnings_.size() < 20)
       warnings_.push_back(line);
@@ -1177,7 +1201,7 @@ class ServerProcess {
   std::condition_variable cv_;
   uint16_t port_ = 0;
   bool eof_ = false;
-  size_t snapshots_ = 0;
+  std::vector<std::string> snapshot_lines_;
   std::deque<std::string> tail_;
   std::vector<std::string> warnings_;
 };
@@ -1308,7 +1332,7 @@ struct Options {
   uint64_t max_requests = 0;  // per run; 0 = time-bounded only
   bool quick = false;
   bool keep = false;
-  bool pin = true;
+  std::string pin = "client";  // none, client, split
   // Open-loop runs offer this share of the closed-loop peak: latency at a load the
   // server sustains, not at saturation, where it only measures the queue (Little's law).
   double open_load = 0.25;
@@ -1339,7 +1363,8 @@ struct Measured {
   bool ok = false;
   std::string error;
   RunResult r;
-  size_t snapshots = 0;  // server snapshots written during the run
+  std::vector<std::string> snapshot_lines;  // background snapshots during (or right after) the run
+  std::vector<double> disturbed;            // "other" of the attempts measured again
 };
 
 class RpcBench {
@@ -1354,13 +1379,21 @@ class RpcBench {
         for (int c = 0; c < CPU_SETSIZE; ++c)
           if (CPU_ISSET(c, &allowed)) all_cpus_.push_back(c);
     }
-    if (o_.pin) pin_cpus();
+    if (o_.pin != "none") pin_cpus();
     print_header();
     if (!all_cpus_.empty()) {
       const double secs = o_.quick ? 0.1 : 2;
-      progress("jitter: a thread spinning on each CPU for %.1f s", secs);
-      jitter_ = probe_jitter(all_cpus_, secs);
-      jitter_seconds_ = secs;
+      for (int attempt = 0;; ++attempt) {
+        progress("jitter: a thread spinning on each CPU for %.1f s", secs);
+        const double busy0 = machine_busy_seconds(), self0 = process_cpu_seconds("/proc/self/stat");
+        jitter_ = probe_jitter(all_cpus_, secs);
+        jitter_seconds_ = secs;
+        jitter_other_ =
+            std::max(0.0, machine_busy_seconds() - busy0 - (process_cpu_seconds("/proc/self/stat") - self0)) / secs;
+        if (o_.quick || attempt == 2 || jitter_other_ < kBusyOther) break;
+        progress("jitter: other processes used %.0f%% of a core: measuring again", jitter_other_ * 100);
+        wait_machine_quiet(60);
+      }
     }
 
     if (o_.want("raw") || o_.want("heartbeat") || o_.want("lookup") || o_.want("resolve") || o_.want("register")) {
@@ -1412,9 +1445,9 @@ class RpcBench {
     return true;
   }
 
-  // The client thread on one CPU, the server (and the echo thread) on the others: the
-  // two sides never wait for each other's time slice on a shared core, and the server
-  // gets the other core, as it would with remote clients.
+  // The client thread stays on one CPU, so it never migrates and never takes the
+  // server's core; with "split" the server (and the echo thread) are kept off it too,
+  // which also keeps the server's writer and snapshot threads on the loop's core.
   void pin_cpus() {
     cpu_set_t allowed;
     if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2) return;
@@ -1429,6 +1462,10 @@ class RpcBench {
     if (::sched_setaffinity(0, sizeof mine, &mine) != 0) {
       client_cpu_ = -1;
       server_cpus_.clear();
+    } else if (o_.pin != "split") {
+      // Threads and children inherit the pinned mask: give the server and the echo
+      // thread every CPU explicitly.
+      server_cpus_ = all_cpus_;
     }
   }
 
@@ -1450,17 +1487,21 @@ class RpcBench {
     std::printf("            before timing; %s connections, closed loop with depth %d (requests in flight per\n",
                 conns.c_str(), o_.depth);
     std::printf("            connection); %.1f s warm-up, then %.1f s measured per row\n", o_.warmup_s, o_.seconds);
-    if (client_cpu_ >= 0) {
+    if (client_cpu_ >= 0 && o_.pin == "split") {
       std::string cpus;
       for (int c : server_cpus_) cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
       std::printf("pinning   : client thread on CPU %d; server process and echo thread on CPU %s\n", client_cpu_,
                   cpus.c_str());
+    } else if (client_cpu_ >= 0) {
+      std::printf("pinning   : client thread on CPU %d; server process and echo thread anywhere (the server's\n",
+                  client_cpu_);
+      std::printf("            log writer and snapshot threads can use the client core's idle time)\n");
     } else {
       std::printf("pinning   : none\n");
     }
-    std::printf("columns   : srv cpu / cli cpu = CPU used by the server process (or echo thread) / the client\n");
-    std::printf("            thread, in %% of one core over the measured window; other = the rest of the\n");
-    std::printf("            machine's busy time (other processes, kernel threads, steal) in the same window\n");
+    std::printf("columns   : CPU in %% of one core over the measured window: srv cpu = the server process, all\n");
+    std::printf("            threads (loop = its loop thread alone), or the echo thread; cli cpu = the client\n");
+    std::printf("            thread; other = the rest of the machine (other processes, kernel threads, steal)\n");
     std::fflush(stdout);
   }
 
@@ -1595,6 +1636,20 @@ class RpcBench {
 
   // ---- measurements ----
 
+  // Waits (at most `max_seconds`) until everything but us and the server uses under
+  // 15% of a core over half a second.
+  void wait_machine_quiet(double max_seconds) {
+    const int64_t deadline = mono_ns() + int64_t(max_seconds * 1e9);
+    while (mono_ns() < deadline) {
+      const double b0 = machine_busy_seconds(), s0 = process_cpu_seconds("/proc/self/stat"), v0 = server_.cpu_seconds();
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      const double other =
+          machine_busy_seconds() - b0 - (process_cpu_seconds("/proc/self/stat") - s0) - (server_.cpu_seconds() - v0);
+      if (other < 0.075) return;
+    }
+    progress("  (the machine is still busy after %.0f s; measuring anyway)", max_seconds);
+  }
+
   Measured* measure(const Op& op, Mode mode, size_t conns, int depth, double offered) {
     Measured m;
     m.op = op.key;
@@ -1618,21 +1673,40 @@ class RpcBench {
       cfg.server_cpu = [this] { return echo_.cpu_seconds(); };
     else
       cfg.server_cpu = [this] { return server_.cpu_seconds(); };
-    if (!raw && !server_.wait_idle(o_.quick ? 5 : 60))
-      progress("  (the server was still busy after 60 s; measuring anyway)");
-    const size_t snaps0 = raw ? 0 : server_.snapshots();
-    std::unique_ptr<Source> src;
-    if (op.durable)
-      src = std::make_unique<OnceSource>(*op.frames, reg_pos_);
-    else
-      src = std::make_unique<CyclicSource>(*op.frames, conns);
-    m.ok = run_load(cfg, *src, m.r, m.error);
-    if (!raw) m.snapshots = server_.snapshots() - snaps0;
-    if (!raw && !server_.alive()) {
-      m.ok = false;
-      m.error = "the server died; its last output:\n" + server_.tail_text(12);
-    }
+    if (!raw) cfg.server_loop_cpu = [this] { return server_.loop_cpu_seconds(); };
     const std::string label = row_label(m);
+    for (int attempt = 0;; ++attempt) {
+      if (!raw && !o_.quick && !server_.wait_idle(60))
+        progress("  (the server was still busy after 60 s; measuring anyway)");
+      const size_t snaps0 = raw ? 0 : server_.snapshots();
+      const size_t pos0 = reg_pos_;
+      std::unique_ptr<Source> src;
+      if (op.durable)
+        src = std::make_unique<OnceSource>(*op.frames, reg_pos_);
+      else
+        src = std::make_unique<CyclicSource>(*op.frames, conns);
+      m.r = RunResult{};
+      m.error.clear();
+      m.ok = run_load(cfg, *src, m.r, m.error);
+      if (!raw && !o_.quick) {
+        // A background snapshot started by this run's records belongs to this run, even
+        // if it finishes after it: wait for it here.
+        server_.wait_idle(120, op.durable ? 6 : 1);
+        m.snapshot_lines = server_.snapshot_lines(snaps0);
+      }
+      if (!raw && !server_.alive()) {
+        m.ok = false;
+        m.error = "the server died; its last output:\n" + server_.tail_text(12);
+      }
+      // 2 cores: another process using a third of one takes it from the client or the
+      // server. Measure again once the machine is quiet (up to twice).
+      if (!m.ok || o_.quick || attempt == 2 || m.r.other_cores < kBusyOther) break;
+      progress("  %-13s %-34s other processes used %.0f%% of a core: measuring again", op.key.c_str(), label.c_str(),
+               m.r.other_cores * 100);
+      m.disturbed.push_back(m.r.other_cores);
+      wait_machine_quiet(60);
+      if (op.durable) top_up_registrations(reg_frames_.size() - reg_pos_ + (reg_pos_ - pos0));
+    }
     if (m.ok) {
       progress("  %-13s %-34s %12s req/s  p50 %-9s p99 %-9s errors %s%s", op.key.c_str(), label.c_str(),
                commas(m.r.rate).c_str(), latency_text(m.r.p50_ns).c_str(), latency_text(m.r.p99_ns).c_str(),
@@ -1813,7 +1887,7 @@ class RpcBench {
     rss_after_ = s.status_bytes("VmRSS");
     // A background snapshot (a second copy of the state while it runs) may be under way:
     // let it finish, then read again; the peak is reported too.
-    s.wait_idle(o_.quick ? 5 : 120);
+    s.wait_idle(o_.quick ? 5 : 120, o_.quick ? 1 : 6);
     rss_settled_ = s.status_bytes("VmRSS");
     rss_peak_ = s.status_bytes("VmHWM");
     rss_snapshots_ = s.snapshots();
@@ -1850,14 +1924,20 @@ class RpcBench {
       if (const Measured* raw = raw_open_near(m.offered); raw && raw->r.p99_ns > 0)
         ratio = "p99 " + ratio_text(m.r.p99_ns / raw->r.p99_ns);
     const auto cores = [](double c) { return c < 0 ? std::string("-") : strf("%.0f%%", c * 100); };
+    std::string srv = cores(m.r.server_cores);
+    if (m.r.server_loop_cores >= 0) srv += ", loop " + cores(m.r.server_loop_cores);
     rep_.row({row_label(m), commas(m.r.rate), latency_text(m.r.p50_ns), latency_text(m.r.p99_ns), ratio,
-              commas(double(m.r.errors)), cores(m.r.server_cores), cores(m.r.client_cores), cores(m.r.other_cores),
-              target, result});
+              commas(double(m.r.errors)), srv, cores(m.r.client_cores), cores(m.r.other_cores), target, result});
     if (m.r.errors > 0) rep_.note("first error: " + m.r.first_error.substr(0, 200));
     if (m.r.ran_dry)
       rep_.note(strf("the pre-built pool ran out after %.2f s (the rate is over that window)", m.r.window_s));
     if (m.r.saturated) rep_.note("the server fell behind the offered rate (256 requests queued on a connection)");
-    if (m.snapshots > 0) rep_.note(strf("the server wrote %zu background snapshot(s) during this run", m.snapshots));
+    for (const std::string& l : m.snapshot_lines) rep_.note("background " + l + " (started during this run)");
+    if (!m.disturbed.empty()) {
+      std::string others;
+      for (double d : m.disturbed) others += strf("%s%.0f%%", others.empty() ? "" : ", ", d * 100);
+      rep_.note("measured again: other processes used " + others + " of a core during the earlier attempt(s)");
+    }
   }
 
   void report() {
@@ -1874,7 +1954,9 @@ class RpcBench {
                        j.lost_share * 100));
         worst = std::max(worst, j.max_gap_ns);
       }
-      rep_.note("a request in flight across a gap waits for it: tails near or above these gaps are the machine's");
+      rep_.note(strf("everything else on the machine used %.0f%% of a core meanwhile; a request in flight across a gap",
+                     jitter_other_ * 100));
+      rep_.note("waits for it: tails near or above these gaps are the machine's, not the server's");
       summary.push_back(strf("%-22s longest gap %s while spinning (the floor under every p99 below)", "machine jitter",
                              latency_text(double(worst)).c_str()));
     }
@@ -1967,7 +2049,7 @@ class RpcBench {
         mem_row("peak (VmHWM)", rss_peak_, "", "");
         rep_.note(strf("%.0f bytes/node (%.0f above the empty server); at that rate 1M nodes = %.0f MiB", per_node,
                        per_node_net, (double(rss_empty_) + per_node_net * 1e6) / (1 << 20)));
-        rep_.note(strf("fill: %.1f s (%s registrations/s, durable), %zu background snapshot(s) written meanwhile",
+        rep_.note(strf("fill: %.1f s (%s registrations/s, durable); %zu background snapshot(s) by the idle reading",
                        rss_fill_s_, commas(double(rss_registered_) / rss_fill_s_).c_str(), rss_snapshots_));
         rep_.note("the peak includes the snapshot thread's second copy of the state (it replays the log into");
         rep_.note("its own State to write snapshot.db)");
@@ -1992,7 +2074,7 @@ class RpcBench {
   int client_cpu_ = -1;
   std::vector<int> server_cpus_, all_cpus_;
   std::vector<Jitter> jitter_;
-  double jitter_seconds_ = 0;
+  double jitter_seconds_ = 0, jitter_other_ = 0;
   std::vector<std::string> hb_json_, hb_bin_, lookup_json_, lookup_bin_, resolve_json_, resolve_bin_;
   std::vector<std::string> reg_frames_;
   size_t reg_pos_ = 0;
@@ -2067,8 +2149,9 @@ int run_rpc_bench(int argc, char** argv, int first) {
   flags.add_bool(&o.keep, "keep", nullptr, "keep the bench directory");
   flags.add_uint(&open_load, "open-load", nullptr,
                  "open-loop rows offer this percentage of the op's closed-loop rate at the most connections");
-  flags.add_bool(&o.pin, "pin", nullptr,
-                 "pin the client thread to the last CPU and the server to the others (--pin=false: no pinning)");
+  flags.add_string(&o.pin, "pin", nullptr,
+                   "client: the client thread on the last CPU; split: also the server and echo thread on the "
+                   "others; none");
   switch (flags.parse(argc, argv, first)) {
     case Flags::Result::kHelp: std::fputs(flags.usage().c_str(), stdout); return 0;
     case Flags::Result::kError: std::fprintf(stderr, "pilot-bench rpc: %s\n", flags.error().c_str()); return 2;
@@ -2076,6 +2159,10 @@ int run_rpc_bench(int argc, char** argv, int first) {
   }
   if (!flags.positional().empty()) {
     std::fprintf(stderr, "pilot-bench rpc: unexpected argument \"%s\"\n", flags.positional()[0].c_str());
+    return 2;
+  }
+  if (o.pin != "client" && o.pin != "split" && o.pin != "none") {
+    std::fprintf(stderr, "pilot-bench rpc: --pin wants client, split or none\n");
     return 2;
   }
   if (!parse_list(conns, o.conns)) {

@@ -23,8 +23,15 @@ std::optional<HostPort> split_host_port(std::string_view s) {
 }
 
 std::string join_host_port(std::string_view host, std::string_view port) {
-  if (host.find(':') != std::string_view::npos) return "[" + std::string(host) + "]:" + std::string(port);
-  return std::string(host) + ":" + std::string(port);
+  const bool v6 = host.find(':') != std::string_view::npos;
+  std::string out;
+  out.reserve(host.size() + port.size() + 3);
+  if (v6) out += '[';
+  out.append(host);
+  if (v6) out += ']';
+  out += ':';
+  out.append(port);
+  return out;
 }
 
 namespace {
