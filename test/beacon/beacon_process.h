@@ -1,0 +1,185 @@
+// Test helpers for the real `beacon` binary: a small UDP client (one socket, blocking
+// receive with a timeout) and the beacon process with its listen address and its
+// periodic "beacon: stats key=value …" lines parsed.
+#pragma once
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "net/beacon/endpoint.h"
+#include "test/support/process.h"
+
+namespace pilot::beacon::testing {
+
+using namespace std::chrono_literals;
+
+class UdpClient {
+ public:
+  // Bound to `ip` (numeric), port 0.
+  explicit UdpClient(const std::string& ip = "127.0.0.1", int rcvbuf = 8 << 20) {
+    auto ep = Endpoint::parse((ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":0");
+    family_ = ep && ep->is_v4() ? AF_INET : AF_INET6;
+    fd_ = ::socket(family_, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &rcvbuf, sizeof rcvbuf);
+    sockaddr_storage ss;
+    socklen_t len = ep ? ep->to_sockaddr(family_, ss) : 0;
+    ok_ = len && ::bind(fd_, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+    socklen_t sl = sizeof ss;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &sl);
+    local_ = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(Endpoint{});
+  }
+  ~UdpClient() { ::close(fd_); }
+  UdpClient(const UdpClient&) = delete;
+  UdpClient& operator=(const UdpClient&) = delete;
+
+  bool ok() const { return ok_; }
+  const Endpoint& local() const { return local_; }
+
+  bool send_to(const Endpoint& to, std::string_view bytes) {
+    sockaddr_storage ss;
+    socklen_t len = to.to_sockaddr(family_, ss);
+    return len && ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) ==
+                      static_cast<ssize_t>(bytes.size());
+  }
+
+  struct Received {
+    Endpoint from;
+    std::string bytes;
+  };
+  std::optional<Received> recv(std::chrono::milliseconds timeout = 2000ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
+    std::string buf(65536, '\0');
+    sockaddr_storage ss{};
+    socklen_t sl = sizeof ss;
+    ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&ss), &sl);
+    if (n < 0) return std::nullopt;
+    buf.resize(static_cast<size_t>(n));
+    return Received{Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss)).value_or(Endpoint{}), std::move(buf)};
+  }
+  // Everything that arrives until nothing has for `quiet`.
+  std::vector<Received> drain(std::chrono::milliseconds quiet = 200ms) {
+    std::vector<Received> out;
+    while (auto r = recv(quiet)) out.push_back(std::move(*r));
+    return out;
+  }
+
+ private:
+  int fd_ = -1, family_ = AF_INET;
+  bool ok_ = false;
+  Endpoint local_;
+};
+
+// A UDP port free right now on 127.0.0.1 (for beacons that must name each other).
+inline uint16_t free_udp_port() {
+  UdpClient probe("127.0.0.1", 0);
+  return probe.local().port;
+}
+
+inline bool sanitizer_build() {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  return true;
+#endif
+#endif
+  return std::getenv("ASAN_OPTIONS") || std::getenv("TSAN_OPTIONS");
+}
+
+class BeaconProcess {
+ public:
+  explicit BeaconProcess(std::vector<std::string> args) : proc_(BEACON_BIN, args) {
+    const std::string marker = "beacon: listening on ";
+    if (!proc_.wait_for_output(marker, 20s)) return;
+    const std::string& out = proc_.output();
+    size_t at = out.find(marker) + marker.size();
+    listen_ = out.substr(at, out.find(' ', at) - at);
+  }
+  ~BeaconProcess() {
+    if (!stopped_) stop();
+    // A sanitizer build of the beacon reports races and leaks on its stderr.
+    if (proc_.output().find("Sanitizer") != std::string::npos) ADD_FAILURE() << proc_.output();
+  }
+
+  bool started() const { return !listen_.empty(); }
+  const std::string& listen_text() const { return listen_; }
+  uint16_t port() const { return static_cast<uint16_t>(std::stoi(listen_.substr(listen_.rfind(':') + 1))); }
+  // The address to send to: the listen address, or `ip` when it listens on a wildcard.
+  Endpoint at(const std::string& ip = "127.0.0.1") const {
+    auto ep = Endpoint::parse(listen_);
+    if (ep && ep->ip != IpBytes{} && ep->ip != Endpoint::v4(0, 0, 0, 0, 0).ip) return *ep;
+    return *Endpoint::parse((ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(port()));
+  }
+  pid_t pid() const { return proc_.pid(); }
+  const std::string& output() {
+    proc_.pump(0);
+    return proc_.output();
+  }
+
+  // The last "beacon: stats" line as key → value.
+  std::map<std::string, uint64_t> last_stats() {
+    while (proc_.pump(0)) {
+    }
+    const std::string& out = proc_.output();
+    size_t at = out.rfind("beacon: stats ");
+    std::map<std::string, uint64_t> kv;
+    if (at == std::string::npos) return kv;
+    std::string line = out.substr(at, out.find('\n', at) - at);
+    size_t pos = 0;
+    while ((pos = line.find('=', pos)) != std::string::npos) {
+      size_t k = line.rfind(' ', pos) + 1;
+      kv[line.substr(k, pos - k)] = std::stoull(line.substr(pos + 1));
+      ++pos;
+    }
+    return kv;
+  }
+  // Waits until a stats line satisfies `pred`; returns the last one seen.
+  template <class Pred>
+  std::map<std::string, uint64_t> wait_stats(Pred pred, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::map<std::string, uint64_t> s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      proc_.pump(50);
+      s = last_stats();
+      if (!s.empty() && pred(s)) break;
+    }
+    return s;
+  }
+
+  long rss_kib() const {
+    std::ifstream in("/proc/" + std::to_string(proc_.pid()) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+    return -1;
+  }
+
+  // SIGTERM and wait: the exit status (as waitpid), -1 on timeout.
+  int stop() {
+    stopped_ = true;
+    proc_.signal(SIGTERM);
+    return proc_.wait_exit(20s);
+  }
+
+ private:
+  testsupport::Process proc_;
+  std::string listen_;
+  bool stopped_ = false;
+};
+
+}  // namespace pilot::beacon::testing
