@@ -4,15 +4,21 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "core/ed25519.h"
 #include "core/logging.h"
 #include "log/writer.h"
+#include "net/replication/follower.h"
+#include "net/replication/leader.h"
+#include "net/replication/sync_gate.h"
 #include "projections/store.h"
 
 namespace pilot {
@@ -26,6 +32,13 @@ struct Server {
   std::unique_ptr<log::Writer> writer;
   std::unique_ptr<Snapshotter> snapshotter;
   std::unique_ptr<rpc::RegistryService> registry;
+  // After the writer and the registry: destroyed first (the leader's threads read the
+  // writer; the follower appends through it).
+  std::unique_ptr<repl::Leader> leader;
+  std::unique_ptr<repl::Follower> follower;
+  std::unique_ptr<repl::SyncGate> sync;  // --replication=sync
+  uv_async_t ack_async{};                // a follower acknowledged more (sync)
+  uv_timer_t sync_timer{};
   std::atomic<uint64_t> snapshot_seq{0};  // last snapshot written (set by the snapshot thread)
   uv_loop_t* loop = nullptr;
   uv_async_t durable_async{};
@@ -62,6 +75,15 @@ void maybe_snapshot(Server& s) {
 // Second half of shutdown: every connection is closed, so no more appends.
 void finish_shutdown(Server& s) {
   s.writer->close();  // every appended record is durable after this
+  // Followers get every record before we go (bounded), so a leader restarted cleanly
+  // finds its follower fully caught up.
+  if (s.leader) s.leader->stop(1000);
+  if (s.sync) {
+    // The timer ran until here: replies held at shutdown still degrade rather than wait
+    // for a follower that is gone.
+    uv_close(reinterpret_cast<uv_handle_t*>(&s.ack_async), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&s.sync_timer), nullptr);
+  }
   s.snapshotter->wait();
   if (s.writer->last_seq() > s.snapshot_seq.load()) {
     auto r = s.snapshotter->run(s.writer->last_seq());
@@ -81,8 +103,41 @@ void shutdown(Server& s, const char* why) {
   s.stopping = true;
   LOG_INFO("%s: shutting down (answering requests in flight, then syncing the log)", why);
   uv_timer_stop(&s.snapshot_timer);
+  // No more records from the leader: what was appended is flushed with the rest.
+  if (s.follower) s.follower->stop({});
   // Replies still waiting for their records go out as the writer makes them durable.
   s.registry->shutdown(2000, [&s] { finish_shutdown(s); });
+}
+
+// Signature checks run on libuv's thread pool (net/rpc/server.h). Its default of 4
+// threads on a 2-core machine only adds context switches against the loop thread;
+// one thread per core measured ~6% more durable registrations (BENCHMARKS.md). An
+// operator's UV_THREADPOOL_SIZE wins.
+void size_verify_pool() {
+  if (std::getenv("UV_THREADPOOL_SIZE")) return;
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  ::setenv("UV_THREADPOOL_SIZE", std::to_string(std::clamp(cpus, 1L, 128L)).c_str(), 1);
+}
+
+// Sync replication: every tick, has a record waited too long for a follower's ack
+// (degrade to async), or has a follower caught up again (resume)?
+void check_sync(Server& s) {
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  switch (s.sync->tick(s.writer->durable_seq(), s.leader->acked_seq(), now)) {
+    case repl::SyncGate::Change::kNone: break;
+    case repl::SyncGate::Change::kDegraded:
+      LOG_WARN(
+          "replication: no follower acknowledged seq %llu within %lld ms: degraded to async (replies no longer wait "
+          "for a follower; a failover now may lose acknowledged writes) until a follower catches up",
+          (unsigned long long)s.sync->stuck_seq(), (long long)(s.cfg.replication.sync_timeout_ns / 1000000));
+      s.registry->server().release_gated();
+      break;
+    case repl::SyncGate::Change::kResumed:
+      LOG_INFO("replication: a follower caught up (acknowledged seq %llu): sync replication resumed",
+               (unsigned long long)s.leader->acked_seq());
+      break;
+  }
 }
 
 // Each registry connection is a file descriptor and daemons keep theirs open: take
@@ -100,9 +155,13 @@ void raise_fd_limit() {
 }  // namespace
 
 int run_host(HostConfig cfg) {
+  // libuv writes to sockets with write(2): a peer that closes while a reply or a
+  // replication ack is on its way must cost EPIPE on that connection, not the process.
+  std::signal(SIGPIPE, SIG_IGN);
   crypto_init();
   set_log_level(cfg.log_level.c_str());
   raise_fd_limit();
+  size_verify_pool();
   {
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536)
@@ -168,6 +227,33 @@ int run_host(HostConfig cfg) {
   uv_timer_start(
       &s.snapshot_timer, [](uv_timer_t* t) { maybe_snapshot(*static_cast<Server*>(t->data)); }, 1000, 1000);
 
+  const repl::ReplicationConfig& rc = cfg.replication;
+  if (rc.sync()) {
+    s.sync = std::make_unique<repl::SyncGate>(rc.sync_timeout_ns);
+    uv_async_init(s.loop, &s.ack_async, [](uv_async_t* a) {
+      auto* s = static_cast<Server*>(a->data);
+      if (s->registry) s->registry->server().release_gated();
+    });
+    s.ack_async.data = &s;
+    uv_timer_init(s.loop, &s.sync_timer);
+    s.sync_timer.data = &s;
+  }
+  if (rc.is_leader()) {
+    repl::LeaderOptions lo;
+    lo.listen_addr = rc.listen_addr;
+    lo.token = rc.token;
+    lo.max_followers = rc.max_followers;
+    lo.send_timeout_ns = rc.send_timeout_ns;
+    std::function<void()> on_ack;
+    if (s.sync) on_ack = [a = &s.ack_async] { uv_async_send(a); };
+    s.leader = std::make_unique<repl::Leader>(lo, s.dir.log_dir(), *s.writer, s.writer->term(), on_ack);
+    if (!s.leader->start(err)) {
+      LOG_ERROR("replication: %s", err.c_str());
+      return 1;
+    }
+  }
+
+  cfg.registry.standby = rc.is_follower();
   cfg.registry.registry.beacon_addr = cfg.beacon_addr;
   cfg.registry.whitelist_path = s.dir.root + "/rate-limit-whitelist.json";
   rpc::apply_registry_env(cfg.registry);
@@ -175,6 +261,21 @@ int run_host(HostConfig cfg) {
   if (!s.registry->start(err)) {
     LOG_ERROR("registry: %s", err.c_str());
     return 1;
+  }
+  if (s.sync) {
+    s.registry->server().set_release_gate([&s] { return s.sync->limit(s.leader->acked_seq()); });
+    const uint64_t tick_ms = std::clamp<uint64_t>(uint64_t(rc.sync_timeout_ns / 4000000), 5, 100);
+    uv_timer_start(
+        &s.sync_timer, [](uv_timer_t* t) { check_sync(*static_cast<Server*>(t->data)); }, tick_ms, tick_ms);
+    LOG_INFO("replication: sync: replies wait for a follower's ack (at most %lld ms, then async)",
+             (long long)(rc.sync_timeout_ns / 1000000));
+  }
+  if (rc.is_follower()) {
+    repl::FollowerOptions fo;
+    fo.leader_addr = rc.follow;
+    fo.token = rc.token;
+    s.follower = std::make_unique<repl::Follower>(s.loop, s.state, *s.writer, fo);
+    s.follower->start();
   }
   if (cfg.program == "rendezvous")
     LOG_INFO("ready. NOTE: the embedded beacon (UDP %s) and the admin HTTP server (:3000) are not implemented yet",
@@ -198,12 +299,14 @@ void add_storage_flags(Flags& flags, HostConfig& cfg) {
   flags.add_uint(&cfg.snapshot_interval_s, "snapshot-interval", "PILOT_SNAPSHOT_INTERVAL",
                  "also snapshot every this many seconds if anything changed");
   flags.add_string(&cfg.log_level, "log-level", "PILOT_LOG_LEVEL", "debug, info, warn or error");
+  // The registry fixture (spec §17.2) has no replication.
+  if (cfg.program == "rendezvous") repl::add_replication_flags(flags, cfg.replication);
 }
 
 std::string check_storage_flags(const HostConfig& cfg) {
   if (cfg.segment_mb < 1 || cfg.segment_mb > 4096 || cfg.snapshot_interval_s < 1)
     return "--segment-mb must be 1..4096 and --snapshot-interval at least 1";
-  return "";
+  return repl::check_replication_flags(cfg.replication);
 }
 
 }  // namespace pilot

@@ -4,12 +4,18 @@
 // down cleanly on SIGTERM/SIGINT (stop accepting, answer what was asked, sync the log,
 // snapshot, exit 0). `rendezvous` and the `registry` fixture differ only in flags and
 // defaults.
+//
+// Replication (rendezvous only, net/replication/README.md): with --repl-token the
+// host is a leader and also runs the replication listener; with --follow it is a
+// follower — the log and state come from the leader, the registry answers read ops
+// only, and no reaper runs.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "core/flags.h"
+#include "net/replication/config.h"
 #include "net/rpc/service.h"
 
 namespace pilot {
@@ -24,9 +30,11 @@ struct HostConfig {
   std::string log_level = "info";
   std::string beacon_addr = ":9001";  // handed out as the endpoint of relay-only nodes
   rpc::ServiceOptions registry;
+  repl::ReplicationConfig replication;
 };
 
-// --data-dir, --fsync, --segment-mb, --snapshot-every, --snapshot-interval, --log-level.
+// --data-dir, --fsync, --segment-mb, --snapshot-every, --snapshot-interval, --log-level;
+// for `rendezvous` (cfg.program) also the replication flags (net/replication/config.h).
 void add_storage_flags(Flags& flags, HostConfig& cfg);
 // "" if the values make sense, else the message for stderr.
 std::string check_storage_flags(const HostConfig& cfg);

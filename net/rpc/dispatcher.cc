@@ -17,6 +17,12 @@ int64_t mono_ns() {
       .count();
 }
 
+// Ops of the spec's standby list that a follower still refuses. poll_handshakes drains
+// the inbox, and draining is an event: a follower's log takes only the leader's
+// records, and answering without draining would hand the same requests out again
+// from the leader. Daemons poll their configured address (the leader, or the VIP).
+bool refused_on_follower(std::string_view type) { return type == "poll_handshakes"; }
+
 // Go's %q for the unknown-type message (only the log sees it: the sanitiser hides it).
 std::string go_quote(std::string_view s) { return gojson::dump(nlohmann::json(std::string(s)), false); }
 
@@ -63,7 +69,9 @@ std::string Dispatcher::dispatch(std::string_view type, const nlohmann::json& bo
   std::string error;
   std::string out;
   const OpSpec* op = ops_.find(type);
-  if (!op) {
+  if (reg_.standby() && (!op || !op->standby_ok || refused_on_follower(type))) {
+    error = kStandbyError;  // §3.2: the standby gate comes before the unknown-type check
+  } else if (!op) {
     error = "unknown message type: " + go_quote(type);
   } else {
     try {

@@ -42,6 +42,9 @@ struct RegistryOptions {
   int64_t beacon_cooldown_ns = int64_t{5} * 1000000000;        // same beacon_id re-register
 };
 
+// The spec's standby error (§3.2); the sanitiser turns it into "request failed".
+inline constexpr const char* kStandbyError = "standby mode: write operations not accepted (use primary)";
+
 // An error for the client. The dispatcher passes the text through the reference's
 // sanitiser (spec §3.2) before it goes on the wire.
 struct OpError : std::runtime_error {
@@ -69,7 +72,14 @@ class Registry {
   int64_t now_s() const { return now_ns() / 1000000000; }
 
   // Appends `e` to the log and applies it to the projections; returns its seq.
+  // On a follower it throws OpError(kStandbyError) instead: a follower's log holds
+  // only the leader's records, and one local event would fork it.
   uint64_t emit(const Event& e);
+
+  // A follower (rendezvous --follow) serves reads from the replicated state: the
+  // dispatcher refuses the other ops, the reaper does not run, emit refuses.
+  bool standby() const { return standby_; }
+  void set_standby(bool s) { standby_ = s; }
   // The highest seq a reply must wait for: everything this request could have seen.
   uint64_t visible_seq() const;
 
@@ -98,6 +108,7 @@ class Registry {
   Liveness live_;
   VerifyCache cache_;
   Counters counters_;
+  bool standby_ = false;
 };
 
 }  // namespace pilot::rpc

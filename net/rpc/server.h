@@ -11,6 +11,10 @@
 //   4. it ends on a framing error (JSON: closed without a reply; binary: a 0xFF frame,
 //      then closed), on EOF, after the idle timeout without a frame, or at shutdown.
 //
+// Sync replication adds a second condition (set_release_gate): a reply also waits
+// until a follower has acknowledged its records, and release_gated() is the wake-up
+// for that.
+//
 // Back-pressure: a connection whose held replies or unsent bytes pass a limit stops
 // being read until they drain, so a client that sends without reading costs bounded
 // memory (its kernel socket buffers fill and its own writes block). A frame may be up
@@ -25,6 +29,8 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "net/rpc/dispatcher.h"
 #include "net/rpc/rate_limit.h"
@@ -74,7 +80,22 @@ class RpcServer {
 
   const ServerStats& stats() const { return stats_; }
 
+  // Replies leave only once `gate()` (loop thread) is at least the seq they wait for,
+  // as well as durable: sync replication returns the highest seq a follower has
+  // acknowledged (or UINT64_MAX when degraded to async). Call release_gated() when the
+  // gate may have moved.
+  void set_release_gate(std::function<uint64_t()> gate) { gate_ = std::move(gate); }
+  void release_gated();
+
   struct Conn;  // per connection state (server.cc)
+  // A request waiting for its signature check on the thread pool (server.cc).
+  struct PendingVerify {
+    uint64_t conn_id;
+    nlohmann::json request;
+    Dispatcher::PreVerify pv;
+    VerifyCache::Digest digest;
+    bool ok;
+  };
 
  private:
   friend struct ConnOps;
@@ -98,8 +119,14 @@ class RpcServer {
   std::function<void()> shutdown_done_;
   int handles_open_ = 0;  // listener + timers not yet closed (shutdown waits for them)
   uint64_t next_conn_id_ = 1;
-  size_t pending_work_ = 0;  // signature checks on the thread pool (shutdown waits)
+  size_t pending_work_ = 0;  // verify batches on the thread pool (shutdown waits)
+  static size_t pool_threads();
+  size_t verify_threads_ = pool_threads();
+  std::vector<PendingVerify> verify_queue_;  // collected during this loop iteration
+  uv_check_t verify_check_{};                // hands verify_queue_ to the pool
   std::unordered_map<uint64_t, Conn*> conns_;
+  std::function<uint64_t()> gate_;
+  std::unordered_set<uint64_t> gated_;  // connections whose durable replies wait for the gate
   Conn* idle_head_ = nullptr;  // least recently active first
   Conn* idle_tail_ = nullptr;
   ServerStats stats_;

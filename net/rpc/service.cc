@@ -40,6 +40,7 @@ RegistryService::RegistryService(uv_loop_t* loop, State& state, log::Writer* wri
       limiter_(opts_.limits),
       server_(loop, dispatcher_, writer, &limiter_, opts_.server) {
   if (!opts_.whitelist_path.empty()) whitelist_ = std::make_unique<WhitelistFile>(opts_.whitelist_path);
+  registry_.set_standby(opts_.standby);
 }
 
 RegistryService::~RegistryService() = default;
@@ -50,8 +51,9 @@ bool RegistryService::start(std::string& error) {
     return false;
   }
   if (!server_.listen(error)) return false;
-  LOG_INFO("registry: listening on %s (rate limits %s)", server_.bound_address().c_str(),
-           opts_.limits.enabled ? "on" : "off (PILOT_REGISTRY_NORATELIMIT=1)");
+  LOG_INFO("registry: listening on %s (rate limits %s%s)", server_.bound_address().c_str(),
+           opts_.limits.enabled ? "on" : "off (PILOT_REGISTRY_NORATELIMIT=1)",
+           opts_.standby ? "; standby: read ops only" : "");
   uv_timer_init(loop_, &reap_timer_);
   reap_timer_.data = this;
   const uint64_t reap_ms = std::max<uint64_t>(1, uint64_t(opts_.reap_interval_ns / 1000000));
@@ -59,6 +61,8 @@ bool RegistryService::start(std::string& error) {
       &reap_timer_,
       [](uv_timer_t* t) {
         auto* s = static_cast<RegistryService*>(t->data);
+        // Expiry is a write: the leader's reaper decides it and the follower replays it.
+        if (s->registry_.standby()) return;
         if (size_t n = reap_stale_nodes(s->registry_))
           LOG_INFO("reaper: expired %zu nodes silent for more than %lld s", n,
                    (long long)(s->opts_.registry.stale_threshold_ns / 1000000000));

@@ -24,6 +24,8 @@ struct ServiceOptions {
   RateLimitConfig limits;
   std::string whitelist_path;  // "" = none
   int64_t reap_interval_ns = int64_t{10} * 1000000000;
+  // A follower: read ops only, no reaper (Registry::standby).
+  bool standby = false;
 };
 
 // The registry flags shared by the binaries (spec §17.1 names and env variables).

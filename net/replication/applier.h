@@ -1,0 +1,42 @@
+// The follower's side of log shipping at the byte level: records received from the
+// leader become records of the local log and changes of the local state — or are
+// refused before anything is written.
+//
+// For each record of a records frame, in order:
+//   1. framing and CRC (log::parse_record): the bytes are what the leader wrote;
+//   2. sequence, term and hash chain against the local log's last record
+//      (log::check_chain): it continues exactly where this log ends — no gap, no
+//      duplicate, no record from another history;
+//   3. the payload decodes to an event this build knows;
+//   4. Writer::append_raw with the leader's term and time. The writer frames it anew,
+//      and since seq, term, time, kind, payload and the previous hash are the leader's,
+//      the chain hash must come out the leader's too: that is checked, and a mismatch
+//      aborts the process (the local log would hold a record the leader never wrote);
+//   5. State::apply, as a restart would replay it.
+// The first failure stops the frame: earlier records stay (they were valid and are
+// in the log), nothing after it is touched, and the caller drops the connection.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "log/writer.h"
+#include "projections/state.h"
+
+namespace pilot::repl {
+
+class Applier {
+ public:
+  Applier(State& state, log::Writer& writer) : state_(state), writer_(writer) {}
+
+  // Applies every record in `bytes` (a records frame body). Returns "" or what is wrong
+  // with the first record that was refused; `applied` counts the records taken.
+  std::string apply(std::string_view bytes, uint64_t& applied);
+
+ private:
+  State& state_;
+  log::Writer& writer_;
+};
+
+}  // namespace pilot::repl

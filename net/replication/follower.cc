@@ -1,0 +1,356 @@
+#include "net/replication/follower.h"
+
+#include <chrono>
+
+#include "core/logging.h"
+#include "net/replication/messages.h"
+#include "net/rpc/listen_addr.h"
+
+namespace pilot::repl {
+namespace {
+
+int64_t mono_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t ms(int64_t ns) { return static_cast<uint64_t>(std::max<int64_t>(1, ns / 1000000)); }
+
+constexpr uint64_t kTickMs = 250;
+
+struct WriteReq {
+  uv_write_t req;
+  std::string bytes;
+};
+
+}  // namespace
+
+struct Follower::Conn {
+  uv_tcp_t tcp{};
+  uv_connect_t connect_req{};
+  Follower* owner = nullptr;
+  std::string in;
+  size_t in_pos = 0;
+  bool welcomed = false;
+  bool reading = false;
+  int64_t last_heard_ns = 0;
+};
+
+Follower::Follower(uv_loop_t* loop, State& state, log::Writer& writer, FollowerOptions opts)
+    : loop_(loop), state_(state), writer_(writer), opts_(std::move(opts)), applier_(state, writer) {
+  backoff_ns_ = opts_.min_backoff_ns;
+}
+
+Follower::~Follower() = default;
+
+bool Follower::streaming() const { return conn_ && conn_->welcomed; }
+
+void Follower::start() {
+  if (started_) return;
+  started_ = true;
+  uv_timer_init(loop_, &retry_timer_);
+  uv_timer_init(loop_, &tick_timer_);
+  retry_timer_.data = tick_timer_.data = this;
+  open_handles_ += 2;
+  uv_timer_start(
+      &tick_timer_, [](uv_timer_t* t) { static_cast<Follower*>(t->data)->tick(); }, kTickMs, kTickMs);
+  LOG_INFO("replication: following %s from seq %llu (term %llu)", opts_.leader_addr.c_str(),
+           (unsigned long long)writer_.last_seq(), (unsigned long long)writer_.term());
+  connect();
+}
+
+void Follower::stop(std::function<void()> done) {
+  done_ = std::move(done);
+  if (!started_ || stopping_) {
+    if (!started_ && done_) std::exchange(done_, nullptr)();
+    return;
+  }
+  stopping_ = true;
+  close_conn("stopping", /*warn=*/false, -1);
+  if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(resolving_));
+  auto closed = [](uv_handle_t* h) {
+    auto* f = static_cast<Follower*>(h->data);
+    --f->open_handles_;
+    f->maybe_done();
+  };
+  uv_timer_stop(&retry_timer_);
+  uv_timer_stop(&tick_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), closed);
+}
+
+void Follower::maybe_done() {
+  if (stopping_ && open_handles_ == 0 && !resolving_ && done_) std::exchange(done_, nullptr)();
+}
+
+void Follower::schedule_retry(int64_t delay_ns) {
+  if (stopping_) return;
+  uv_timer_start(
+      &retry_timer_, [](uv_timer_t* t) { static_cast<Follower*>(t->data)->connect(); }, ms(delay_ns), 0);
+}
+
+void Follower::connect() {
+  if (stopping_ || conn_ || resolving_) return;
+  auto hp = rpc::split_host_port(opts_.leader_addr);
+  if (!hp || hp->port.empty()) {
+    LOG_ERROR("replication: --follow \"%s\" is not host:port", opts_.leader_addr.c_str());
+    return;
+  }
+  resolving_ = new uv_getaddrinfo_t;
+  resolving_->data = this;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  const std::string host = hp->host.empty() ? "localhost" : hp->host;
+  int rc = uv_getaddrinfo(
+      loop_, resolving_,
+      [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
+        auto* f = static_cast<Follower*>(req->data);
+        delete req;
+        f->resolving_ = nullptr;
+        f->on_resolved(status, res);
+        if (res) uv_freeaddrinfo(res);
+      },
+      host.c_str(), hp->port.c_str(), &hints);
+  if (rc != 0) {
+    delete resolving_;
+    resolving_ = nullptr;
+    on_resolved(rc, nullptr);
+  }
+}
+
+void Follower::on_resolved(int status, addrinfo* res) {
+  if (stopping_) return maybe_done();
+  if (status != 0 || !res) {
+    LOG_WARN("replication: cannot resolve %s: %s; retrying", opts_.leader_addr.c_str(), uv_strerror(status));
+    schedule_retry(backoff_ns_);
+    backoff_ns_ = std::min(backoff_ns_ * 2, opts_.max_backoff_ns);
+    return;
+  }
+  auto* c = new Conn;
+  c->owner = this;
+  c->last_heard_ns = mono_ns();  // the read timeout also bounds a connect that hangs
+  uv_tcp_init(loop_, &c->tcp);
+  c->tcp.data = c;
+  c->connect_req.data = c;
+  ++open_handles_;
+  conn_ = c;
+  int rc = uv_tcp_connect(&c->connect_req, &c->tcp, res->ai_addr, [](uv_connect_t* req, int st) {
+    auto* c = static_cast<Conn*>(req->data);
+    c->owner->on_connected(c, st);
+  });
+  if (rc != 0) on_connected(c, rc);
+}
+
+void Follower::on_connected(Conn* c, int status) {
+  if (c != conn_) return;  // closed meanwhile (stop, timeout)
+  if (status < 0) {
+    // The first failure in a row is worth a line; the retries every few seconds are not.
+    if (failures_++ == 0)
+      LOG_WARN("replication: cannot connect to %s: %s; retrying", opts_.leader_addr.c_str(), uv_strerror(status));
+    return close_conn(std::string("cannot connect: ") + uv_strerror(status), /*warn=*/false, backoff_ns_);
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  Hello h;
+  h.token = opts_.token;
+  h.last_seq = writer_.last_seq();
+  h.term = writer_.term();
+  h.last_hash = writer_.last_hash();
+  write(c, encode(h));
+  start_reading(c);
+}
+
+void Follower::start_reading(Conn* c) {
+  if (c->reading) return;
+  c->reading = true;
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&c->tcp),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        // One buffer: the loop reads one socket at a time, and a frame cut by the end of
+        // a read is copied to the connection's input.
+        auto* c = static_cast<Conn*>(h->data);
+        *buf = uv_buf_init(c->owner->read_buf_, sizeof c->owner->read_buf_);
+      },
+      [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+        auto* c = static_cast<Conn*>(s->data);
+        c->owner->on_read(c, n, buf);
+      });
+}
+
+void Follower::write(Conn* c, std::string bytes) {
+  auto* w = new WriteReq;
+  w->bytes = std::move(bytes);
+  uv_buf_t b = uv_buf_init(w->bytes.data(), static_cast<unsigned>(w->bytes.size()));
+  if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1,
+               [](uv_write_t* req, int) { delete reinterpret_cast<WriteReq*>(req); }) != 0)
+    delete w;  // the read side notices the broken connection
+}
+
+void Follower::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
+  if (c != conn_) return;
+  if (n < 0) {
+    const bool eof = n == UV_EOF;
+    return close_conn(eof ? "the leader closed the connection" : std::string("read: ") + uv_strerror(int(n)),
+                      /*warn=*/!eof, backoff_ns_);
+  }
+  if (n == 0) return;
+  c->last_heard_ns = mono_ns();
+  c->in.append(buf->base, static_cast<size_t>(n));
+  process(c);
+}
+
+// Handles every whole frame in the input, unless paused (then the rest waits).
+void Follower::process(Conn* c) {
+  while (c == conn_ && !paused_) {
+    Frame f;
+    std::string why;
+    const FrameStatus st = next_frame(std::string_view(c->in).substr(c->in_pos), f, why);
+    if (st == FrameStatus::kNeedMore) break;
+    if (st == FrameStatus::kBad) return close_conn("bad frame from the leader: " + why, true, opts_.max_backoff_ns);
+    const size_t consumed = f.consumed;
+    if (!on_frame(c, static_cast<uint8_t>(f.type), f.body)) return;  // closed
+    c->in_pos += consumed;
+  }
+  if (c != conn_) return;
+  if (c->in_pos > 0 && (c->in_pos == c->in.size() || c->in_pos > (1u << 20))) {
+    c->in.erase(0, c->in_pos);
+    c->in_pos = 0;
+  }
+  if (paused_ && c->reading) {
+    c->reading = false;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+  }
+}
+
+bool Follower::on_frame(Conn* c, uint8_t type, std::string_view body) {
+  const auto t = static_cast<MsgType>(type);
+  if (!c->welcomed) {
+    if (t == MsgType::kRefuse) {
+      auto r = decode_refuse(body);
+      std::string why = r ? std::string(to_string(r->code)) + ": " + r->reason : "malformed refuse frame";
+      // Retried every few seconds: the same refusal again is not news.
+      if (why != last_refusal_)
+        LOG_ERROR("replication: the leader %s refused us: %s (retrying every %lld ms)", opts_.leader_addr.c_str(),
+                  why.c_str(), (long long)(opts_.max_backoff_ns / 1000000));
+      else
+        LOG_DEBUG("replication: the leader %s refused us again: %s", opts_.leader_addr.c_str(), why.c_str());
+      last_refusal_ = why;
+      close_conn("refused", /*warn=*/false, opts_.max_backoff_ns);
+      return false;
+    }
+    auto w = t == MsgType::kWelcome ? decode_welcome(body) : std::nullopt;
+    if (!w) {
+      close_conn("expected a welcome from the leader", true, opts_.max_backoff_ns);
+      return false;
+    }
+    if (w->term < writer_.term()) {
+      LOG_ERROR("replication: the leader %s is at term %llu, below ours (%llu): not following it",
+                opts_.leader_addr.c_str(), (unsigned long long)w->term, (unsigned long long)writer_.term());
+      close_conn("stale leader", /*warn=*/false, opts_.max_backoff_ns);
+      return false;
+    }
+    c->welcomed = true;
+    backoff_ns_ = opts_.min_backoff_ns;
+    failures_ = 0;
+    last_refusal_.clear();
+    leader_durable_ = w->durable_seq;
+    caught_up_logged_ = false;
+    acked_ = 0;
+    LOG_INFO("replication: connected to %s at seq %llu (leader durable seq %llu, term %llu)", opts_.leader_addr.c_str(),
+             (unsigned long long)writer_.last_seq(), (unsigned long long)w->durable_seq, (unsigned long long)w->term);
+    send_ack(/*force=*/true);
+  } else if (t == MsgType::kRecords) {
+    uint64_t applied = 0;
+    std::string bad = applier_.apply(body, applied);
+    if (applied) want_durable();
+    if (!bad.empty()) {
+      LOG_ERROR("replication: refusing a record from the leader %s: %s", opts_.leader_addr.c_str(), bad.c_str());
+      close_conn("bad record", /*warn=*/false, opts_.max_backoff_ns);
+      return false;
+    }
+    leader_durable_ = std::max(leader_durable_, writer_.last_seq());
+    // A slow disk: stop taking records until the writer has caught up (want_durable's
+    // callback resumes reading).
+    if (writer_.last_seq() - writer_.durable_seq() > opts_.max_unsynced) paused_ = true;
+  } else if (t == MsgType::kKeepalive) {
+    auto k = decode_keepalive(body);
+    if (!k || k->term < writer_.term()) {
+      close_conn(k ? "the leader's term went below ours" : "malformed keepalive", true, opts_.max_backoff_ns);
+      return false;
+    }
+    leader_durable_ = std::max(leader_durable_, k->durable_seq);
+  } else {
+    close_conn("unexpected frame type " + std::to_string(type) + " from the leader", true, opts_.max_backoff_ns);
+    return false;
+  }
+  if (!caught_up_logged_ && writer_.last_seq() >= leader_durable_) {
+    caught_up_logged_ = true;
+    LOG_INFO("replication: caught up with the leader at seq %llu", (unsigned long long)writer_.last_seq());
+  }
+  return true;
+}
+
+// Registers for the writer's next durability step (once at a time): acks go out from
+// there, and a paused connection resumes reading.
+void Follower::want_durable() {
+  if (durable_wait_ || stopping_) return;
+  const uint64_t target = writer_.last_seq();
+  if (writer_.durable_seq() >= target) {
+    send_ack(false);
+    return;
+  }
+  durable_wait_ = true;
+  writer_.on_durable(target, [this](uint64_t) {
+    durable_wait_ = false;
+    if (stopping_) return;
+    send_ack(false);
+    if (paused_ && conn_) {
+      paused_ = false;
+      Conn* c = conn_;
+      process(c);  // frames that arrived before the pause
+      if (c == conn_ && !paused_) start_reading(c);
+    }
+    if (writer_.last_seq() > writer_.durable_seq()) want_durable();
+  });
+}
+
+void Follower::send_ack(bool force) {
+  if (!conn_ || !conn_->welcomed) return;
+  const uint64_t d = writer_.durable_seq();
+  if (d <= acked_ && !force) return;
+  acked_ = std::max(acked_, d);
+  last_ack_ns_ = mono_ns();
+  write(conn_, encode(Ack{d}));
+}
+
+void Follower::tick() {
+  if (!conn_) return;
+  const int64_t now = mono_ns();
+  if (now - conn_->last_heard_ns > opts_.read_timeout_ns)
+    return close_conn("nothing from the leader for " + std::to_string(opts_.read_timeout_ns / 1000000) + " ms", true,
+                      backoff_ns_);
+  if (conn_->welcomed && now - last_ack_ns_ >= opts_.ack_interval_ns) send_ack(/*force=*/true);
+}
+
+void Follower::close_conn(const std::string& why, bool warn, int64_t retry_ns) {
+  if (Conn* c = conn_) {
+    if (warn)
+      LOG_WARN("replication: connection to %s lost: %s", opts_.leader_addr.c_str(), why.c_str());
+    else
+      LOG_DEBUG("replication: connection to %s closed: %s", opts_.leader_addr.c_str(), why.c_str());
+    conn_ = nullptr;
+    paused_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) {
+      auto* c = static_cast<Conn*>(h->data);
+      Follower* f = c->owner;
+      delete c;
+      --f->open_handles_;
+      f->maybe_done();
+    });
+  }
+  if (retry_ns < 0 || stopping_) return;
+  schedule_retry(retry_ns);
+  if (retry_ns == backoff_ns_) backoff_ns_ = std::min(backoff_ns_ * 2, opts_.max_backoff_ns);
+}
+
+}  // namespace pilot::repl

@@ -1,0 +1,103 @@
+// `rendezvous --follow HOST:PORT`: the client side of log shipping, on the server's
+// libuv loop (the state and the writer belong to the loop thread).
+//
+// The life of a connection:
+//   1. resolve and connect to the leader; send hello with the local log's last seq,
+//      term and hash (what was appended, durable or not: the writer will make those
+//      durable, so resuming after them leaves no gap and repeats nothing);
+//   2. a refuse frame is logged and retried later (the operator may fix a token; a
+//      diverged log needs truncation, which is future work); a welcome starts the
+//      stream;
+//   3. each records frame goes through the Applier (checked, appended, applied); a
+//      record that fails a check drops the connection before anything after it is
+//      touched;
+//   4. whenever the local durable seq moves, an ack says so (and at least every
+//      ack_interval, which is also how the leader knows we are alive);
+//   5. if more than max_unsynced records wait for the disk, reading pauses until the
+//      writer catches up (bounded memory under a slow disk);
+//   6. EOF, an error, or nothing from the leader for read_timeout (it sends a keepalive
+//      every second when idle): close, and connect again after a backoff that doubles
+//      from min_backoff to max_backoff and starts over after a welcome.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "log/writer.h"
+#include "net/replication/applier.h"
+#include "projections/state.h"
+
+namespace pilot::repl {
+
+struct FollowerOptions {
+  std::string leader_addr;  // host:port of the leader's replication listener
+  std::string token;
+  int64_t min_backoff_ns = int64_t{100} * 1000000;
+  int64_t max_backoff_ns = int64_t{2} * 1000000000;
+  int64_t read_timeout_ns = int64_t{10} * 1000000000;
+  int64_t ack_interval_ns = int64_t{1} * 1000000000;
+  uint64_t max_unsynced = 65536;
+};
+
+class Follower {
+ public:
+  Follower(uv_loop_t* loop, State& state, log::Writer& writer, FollowerOptions opts);
+  ~Follower();
+  Follower(const Follower&) = delete;
+  Follower& operator=(const Follower&) = delete;
+
+  void start();
+  // Closes the connection and the timers; `done` once every handle is closed.
+  void stop(std::function<void()> done);
+
+  bool streaming() const;
+  // The leader's durable seq as last heard (welcome, keepalive): lag = this − ours.
+  uint64_t leader_durable_seq() const { return leader_durable_; }
+
+  struct Conn;  // one connection attempt (follower.cc)
+
+ private:
+  void connect();
+  void on_resolved(int status, addrinfo* res);
+  void on_connected(Conn* c, int status);
+  void start_reading(Conn* c);
+  void on_read(Conn* c, ssize_t n, const uv_buf_t* buf);
+  void process(Conn* c);
+  bool on_frame(Conn* c, uint8_t type, std::string_view body);
+  void write(Conn* c, std::string bytes);
+  void send_ack(bool force);
+  void want_durable();
+  void close_conn(const std::string& why, bool warn, int64_t retry_ns);
+  void schedule_retry(int64_t delay_ns);
+  void tick();
+  void maybe_done();
+
+  uv_loop_t* loop_;
+  State& state_;
+  log::Writer& writer_;
+  FollowerOptions opts_;
+  Applier applier_;
+  uv_timer_t retry_timer_{};
+  uv_timer_t tick_timer_{};
+  uv_getaddrinfo_t* resolving_ = nullptr;
+  Conn* conn_ = nullptr;
+  int64_t backoff_ns_ = 0;
+  uint64_t leader_durable_ = 0;
+  uint64_t acked_ = 0;         // last durable seq sent in an ack on this connection
+  int64_t last_ack_ns_ = 0;    // when it was sent
+  bool durable_wait_ = false;  // a Writer::on_durable callback is pending
+  bool paused_ = false;        // reading stopped until the writer catches up
+  bool caught_up_logged_ = false;
+  uint64_t failures_ = 0;     // connection attempts failed in a row
+  std::string last_refusal_;  // logged once while it repeats
+  bool started_ = false;
+  bool stopping_ = false;
+  int open_handles_ = 0;
+  std::function<void()> done_;
+  char read_buf_[64 * 1024];
+};
+
+}  // namespace pilot::repl

@@ -1,0 +1,42 @@
+// Sync replication's one decision: how far client replies may be released.
+//
+// In sync mode a reply waits until its records are durable here *and* acknowledged by
+// a follower (Leader::acked_seq). A follower that is gone or too slow must not stop
+// the registry for ever: when some durable record has waited --sync-timeout without an
+// ack, the gate opens (degraded: replies wait for the local fsync only, as in async),
+// and the host logs it. It closes again once a follower has caught up — its acks reach
+// the durable seq seen one tick earlier, so a follower that keeps up under constant
+// load counts as caught up.
+//
+// Pure bookkeeping, driven by the host's timer on the loop thread: no clock, no I/O.
+#pragma once
+
+#include <cstdint>
+
+namespace pilot::repl {
+
+class SyncGate {
+ public:
+  explicit SyncGate(int64_t timeout_ns) : timeout_ns_(timeout_ns) {}
+
+  // The seq replies may be released up to (RpcServer::set_release_gate).
+  uint64_t limit(uint64_t acked) const { return degraded_ ? UINT64_MAX : acked; }
+
+  enum class Change { kNone, kDegraded, kResumed };
+  // `durable`: the writer's durable seq; `acked`: the highest seq a follower acked.
+  Change tick(uint64_t durable, uint64_t acked, int64_t now_ns);
+
+  bool degraded() const { return degraded_; }
+  // When kDegraded: the first record that was not acknowledged in time.
+  uint64_t stuck_seq() const { return stuck_seq_; }
+
+ private:
+  int64_t timeout_ns_;
+  bool degraded_ = false;
+  uint64_t waiting_seq_ = 0;  // a durable, unacknowledged seq being timed (0 = none)
+  int64_t waiting_since_ns_ = 0;
+  uint64_t resume_target_ = 0;
+  uint64_t stuck_seq_ = 0;
+};
+
+}  // namespace pilot::repl

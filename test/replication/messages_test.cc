@@ -1,0 +1,148 @@
+// The replication frames (net/replication/messages.h): pinned bytes, round trips, and
+// every malformed input refused rather than misread.
+#include "net/replication/messages.h"
+
+#include <gtest/gtest.h>
+
+namespace pilot::repl {
+namespace {
+
+std::string hex(std::string_view b) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (unsigned char c : b) s += d[c >> 4], s += d[c & 15];
+  return s;
+}
+
+TEST(ReplMessages, AckAndKeepaliveBytesArePinned) {
+  // PROTOCOL.md: [u32 LE body length][u8 type][body], fields little-endian.
+  EXPECT_EQ(hex(encode(Ack{0x0102})),
+            "08000000"
+            "05"
+            "0201000000000000");
+  EXPECT_EQ(hex(encode(Keepalive{3, 7})),
+            "10000000"
+            "06"
+            "0300000000000000"
+            "0700000000000000");
+  EXPECT_EQ(hex(encode(Welcome{1, 2, 9})),
+            "12000000"
+            "02"
+            "0100"
+            "0200000000000000"
+            "0900000000000000");
+  EXPECT_EQ(hex(encode(Refuse{RefuseCode::kBadToken, "no"})),
+            "06000000"
+            "03"
+            "0300"
+            "0200"
+            "6e6f");
+  EXPECT_EQ(hex(records_header(0x10203)),
+            "03020100"
+            "04");
+}
+
+TEST(ReplMessages, HelloBytesArePinned) {
+  // The worked example of PROTOCOL.md.
+  Hello h;
+  h.token = "t";
+  EXPECT_EQ(hex(encode(h)),
+            "3d000000"
+            "01"
+            "50494c4f54524550"
+            "0100"
+            "0100"
+            "74"
+            "0000000000000000"
+            "0000000000000000" +
+                std::string(64, '0'));
+}
+
+TEST(ReplMessages, HelloRoundTripAndLayout) {
+  Hello h;
+  h.token = "s3cret";
+  h.last_seq = 42;
+  h.term = 3;
+  h.last_hash[0] = 0xab;
+  h.last_hash[31] = 0xcd;
+  const std::string f = encode(h);
+  ASSERT_EQ(f.size(), kFrameHeaderSize + 8 + 2 + 2 + 6 + 8 + 8 + 32);
+  EXPECT_EQ(f.substr(5, 8), "PILOTREP");
+  EXPECT_EQ(hex(f.substr(13, 4)), "01000600");  // version 1, token length 6
+  Frame fr;
+  std::string why;
+  ASSERT_EQ(next_frame(f, fr, why), FrameStatus::kFrame);
+  EXPECT_EQ(fr.type, MsgType::kHello);
+  EXPECT_EQ(fr.consumed, f.size());
+  auto back = decode_hello(fr.body);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->token, "s3cret");
+  EXPECT_EQ(back->last_seq, 42u);
+  EXPECT_EQ(back->term, 3u);
+  EXPECT_EQ(back->last_hash, h.last_hash);
+  EXPECT_EQ(back->version, kProtocolVersion);
+}
+
+TEST(ReplMessages, MalformedBodiesAreRefused) {
+  Hello h;
+  h.token = "t";
+  std::string body = encode(h).substr(kFrameHeaderSize);
+  EXPECT_TRUE(decode_hello(body));
+  EXPECT_FALSE(decode_hello(body.substr(0, body.size() - 1)));  // cut short
+  EXPECT_FALSE(decode_hello(body + "x"));                       // trailing bytes
+  std::string bad_magic = body;
+  bad_magic[0] = 'X';
+  EXPECT_FALSE(decode_hello(bad_magic));
+  std::string long_token = body;  // token length field says 2000 (> kMaxTokenBytes)
+  long_token[10] = static_cast<char>(2000 & 0xff), long_token[11] = static_cast<char>(2000 >> 8);
+  EXPECT_FALSE(decode_hello(long_token));
+  EXPECT_FALSE(decode_hello(""));
+  EXPECT_FALSE(decode_ack("1234567"));
+  EXPECT_FALSE(decode_ack("123456789"));
+  EXPECT_FALSE(decode_welcome("short"));
+  EXPECT_FALSE(decode_keepalive(std::string(15, '\0')));
+  EXPECT_FALSE(
+      decode_refuse(std::string("\x01\x00\x05\x00"
+                                "abc",
+                                7)));  // says 5, has 3
+  // A token longer than the limit is cut when encoded, so the frame stays decodable.
+  Hello big;
+  big.token = std::string(5000, 'a');
+  auto back = decode_hello(encode(big).substr(kFrameHeaderSize));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->token.size(), kMaxTokenBytes);
+}
+
+TEST(ReplMessages, FramingNeedsMoreUnknownTypesAndOversizedLengths) {
+  const std::string ack = encode(Ack{5});
+  Frame f;
+  std::string why;
+  for (size_t n = 0; n < ack.size(); ++n) EXPECT_EQ(next_frame(ack.substr(0, n), f, why), FrameStatus::kNeedMore) << n;
+  EXPECT_EQ(next_frame(ack + ack, f, why), FrameStatus::kFrame);
+  EXPECT_EQ(f.consumed, ack.size());
+
+  EXPECT_EQ(next_frame(std::string("\0\0\0\0\x07", 5), f, why), FrameStatus::kBad);
+  EXPECT_NE(why.find("unknown frame type 7"), std::string::npos);
+  EXPECT_EQ(next_frame(std::string("\0\0\0\0\0", 5), f, why), FrameStatus::kBad);
+  // "GET " as a length is far over the control limit: refused on the header alone.
+  EXPECT_EQ(next_frame("GET / HTTP/1.1\r\n", f, why), FrameStatus::kBad);
+  std::string hdr = records_header(kMaxRecordsBody);
+  EXPECT_EQ(next_frame(hdr, f, why), FrameStatus::kNeedMore);
+  hdr = records_header(size_t{kMaxRecordsBody} + 1);
+  EXPECT_EQ(next_frame(hdr, f, why), FrameStatus::kBad);
+  std::string ack_hdr = encode(Ack{1}).substr(0, 5);
+  ack_hdr[0] = static_cast<char>(0xff), ack_hdr[1] = static_cast<char>(0xff);  // 65535-byte ack
+  EXPECT_EQ(next_frame(ack_hdr, f, why), FrameStatus::kBad);
+}
+
+TEST(ReplMessages, TokenComparison) {
+  EXPECT_TRUE(token_matches("s3cret", "s3cret"));
+  EXPECT_FALSE(token_matches("s3cre", "s3cret"));
+  EXPECT_FALSE(token_matches("s3cret!", "s3cret"));
+  EXPECT_FALSE(token_matches("S3cret", "s3cret"));
+  EXPECT_FALSE(token_matches("", ""));  // no configured token: nobody matches
+  EXPECT_FALSE(token_matches("x", ""));
+}
+
+}  // namespace
+}  // namespace pilot::repl
