@@ -110,6 +110,7 @@ class Registry {
                             {"PILOT_ADMIN_TOKEN", std::nullopt},
                             {"PILOT_DATA_DIR", std::nullopt},
                             {"PILOT_FSYNC", std::nullopt},
+                            {"PILOT_REPL_TOKEN", std::nullopt},
                             {"RENDEZVOUS_STRICT_DIRECTORY_AUTH", std::nullopt},
                             {"RENDEZVOUS_STRICT_REGISTRATION_AUTH", std::nullopt},
                             {"RENDEZVOUS_STRICT_HEARTBEAT_FRESHNESS", std::nullopt},
