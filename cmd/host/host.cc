@@ -16,6 +16,8 @@
 #include "core/ed25519.h"
 #include "core/logging.h"
 #include "log/writer.h"
+#include "net/beacon/log_policy.h"
+#include "net/beacon/service.h"
 #include "net/replication/follower.h"
 #include "net/replication/leader.h"
 #include "net/replication/sync_gate.h"
@@ -32,6 +34,9 @@ struct Server {
   std::unique_ptr<log::Writer> writer;
   std::unique_ptr<Snapshotter> snapshotter;
   std::unique_ptr<rpc::RegistryService> registry;
+  // After the registry, whose state mutex the policy reads under: destroyed first.
+  std::unique_ptr<beacon::LogPolicy> beacon_policy;
+  std::unique_ptr<beacon::Service> beacon;
   // After the writer and the registry: destroyed first (the leader's threads read the
   // writer; the follower appends through it).
   std::unique_ptr<repl::Leader> leader;
@@ -103,6 +108,10 @@ void shutdown(Server& s, const char* why) {
   s.stopping = true;
   LOG_INFO("%s: shutting down (answering requests in flight, then syncing the log)", why);
   uv_timer_stop(&s.snapshot_timer);
+  // The beacon's node table is rebuilt by the daemons' next Discovers: nothing to save.
+  // Stopping it first leaves no reader thread on the projections while the rest winds
+  // down.
+  if (s.beacon) s.beacon->stop();
   // No more records from the leader: what was appended is flushed with the rest.
   if (s.follower) s.follower->stop({});
   // Replies still waiting for their records go out as the writer makes them durable.
@@ -174,6 +183,14 @@ int run_host(HostConfig cfg) {
   if (!policy) {
     LOG_ERROR("invalid --fsync \"%s\": use always, batch-ms=N or none", cfg.fsync.c_str());
     return 2;
+  }
+  beacon::BeaconSetup beacon_setup;
+  if (cfg.run_beacon) {
+    if (std::string why = beacon::make_beacon_setup(cfg.beacon, beacon::BeaconRole::kEmbedded, beacon_setup);
+        !why.empty()) {
+      LOG_ERROR("%s", why.c_str());
+      return 2;
+    }
   }
   Server s;
   s.cfg = cfg;
@@ -254,10 +271,22 @@ int run_host(HostConfig cfg) {
   }
 
   cfg.registry.standby = rc.is_follower();
-  cfg.registry.registry.beacon_addr = cfg.beacon_addr;
+  cfg.registry.registry.beacon_addr = cfg.beacon.addr;
   cfg.registry.whitelist_path = s.dir.root + "/rate-limit-whitelist.json";
   rpc::apply_registry_env(cfg.registry);
   s.registry = std::make_unique<rpc::RegistryService>(s.loop, s.state, s.writer.get(), cfg.registry);
+  if (cfg.run_beacon) {
+    // Before the registry listens: a port that cannot be bound stops the start-up.
+    s.beacon_policy = std::make_unique<beacon::LogPolicy>(s.state, s.registry->registry().state_mutex());
+    s.beacon = std::make_unique<beacon::Service>(beacon_setup, s.beacon_policy.get());
+    if (std::string why = s.beacon->start(); !why.empty()) {
+      LOG_ERROR(
+          "beacon: %s (--beacon-addr must be an address of this host or :port; --beacon=false runs without "
+          "the beacon)",
+          why.c_str());
+      return 1;
+    }
+  }
   if (!s.registry->start(err)) {
     LOG_ERROR("registry: %s", err.c_str());
     return 1;
@@ -274,12 +303,11 @@ int run_host(HostConfig cfg) {
     repl::FollowerOptions fo;
     fo.leader_addr = rc.follow;
     fo.token = rc.token;
-    s.follower = std::make_unique<repl::Follower>(s.loop, s.state, *s.writer, fo);
+    s.follower = std::make_unique<repl::Follower>(s.loop, s.state, s.registry->registry().state_mutex(), *s.writer, fo);
     s.follower->start();
   }
   if (cfg.program == "rendezvous")
-    LOG_INFO("ready. NOTE: the embedded beacon (UDP %s) and the admin HTTP server (:3000) are not implemented yet",
-             cfg.beacon_addr.c_str());
+    LOG_INFO("ready. NOTE: the admin HTTP server (:3000) is not implemented yet");
   else
     LOG_INFO("ready");
   uv_run(s.loop, UV_RUN_DEFAULT);

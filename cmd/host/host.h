@@ -9,12 +9,18 @@
 // host is a leader and also runs the replication listener; with --follow it is a
 // follower — the log and state come from the leader, the registry answers read ops
 // only, and no reaper runs.
+//
+// The embedded beacon (rendezvous only, unless --beacon=false): the beacon engine and
+// its UDP server on --beacon-addr, with the event-log policy (net/beacon/log_policy.h)
+// reading this host's state — on a follower too, where the state is the replicated one.
+// It is stopped first on SIGTERM, before the registry drains and the log closes.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "core/flags.h"
+#include "net/beacon/beacon_flags.h"
 #include "net/replication/config.h"
 #include "net/rpc/service.h"
 
@@ -28,7 +34,10 @@ struct HostConfig {
   uint64_t snapshot_every = 100000;
   uint64_t snapshot_interval_s = 300;
   std::string log_level = "info";
-  std::string beacon_addr = ":9001";  // handed out as the endpoint of relay-only nodes
+  // beacon.addr is handed out as the endpoint of relay-only nodes either way; the other
+  // values matter only with run_beacon.
+  beacon::BeaconFlags beacon;
+  bool run_beacon = false;
   rpc::ServiceOptions registry;
   repl::ReplicationConfig replication;
 };

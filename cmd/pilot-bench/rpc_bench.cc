@@ -1016,8 +1016,9 @@ class ServerProcess {
     }
     // Everything the child needs is built before fork: the parent has other threads,
     // so the child may only make async-signal-safe calls until exec.
+    // The registry port alone: no embedded beacon (and no UDP port to collide on).
     std::vector<std::string> args = {bin,           "--data-dir", data_dir, "--registry-addr",
-                                     "127.0.0.1:0", "--fsync",    "always"};
+                                     "127.0.0.1:0", "--fsync",    "always", "--beacon=false"};
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e)
       if (std::strncmp(*e, "PILOT_REGISTRY_NORATELIMIT=", 27) != 0) env.emplace_back(*e);

@@ -14,12 +14,12 @@ int main(int argc, char** argv) {
   HostConfig cfg;
   cfg.program = "registry";
   cfg.data_dir = "";
-  cfg.beacon_addr = "34.71.57.205:9001";
+  cfg.beacon.addr = "34.71.57.205:9001";
   Flags flags("registry",
               "Minimal Pilot registry for test fixtures: the registry port only (JSON and binary RPC), state in\n"
               "an event log. Without --data-dir the state lives in a temporary directory removed at exit.");
   add_storage_flags(flags, cfg);
-  flags.add_string(&cfg.beacon_addr, "beacon", "PILOT_BEACON", "beacon address handed out for relay-only nodes");
+  flags.add_string(&cfg.beacon.addr, "beacon", "PILOT_BEACON", "beacon address handed out for relay-only nodes");
   rpc::add_registry_flags(flags, cfg.registry, "addr");
   switch (flags.parse(argc, argv)) {
     case Flags::Result::kHelp: std::fputs(flags.usage().c_str(), stdout); return 0;

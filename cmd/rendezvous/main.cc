@@ -1,5 +1,6 @@
 // rendezvous: the Pilot control-plane server (spec/rendezvous.md §17.1). The work is
-// in cmd/host (data directory, loop, snapshots, shutdown) and net/rpc (the registry).
+// in cmd/host (data directory, loop, snapshots, shutdown), net/rpc (the registry) and
+// net/beacon (the embedded beacon; its flags are shared with cmd/beacon).
 #include <cstdio>
 
 #include "cmd/host/host.h"
@@ -7,13 +8,17 @@
 int main(int argc, char** argv) {
   using namespace pilot;
   HostConfig cfg;
+  cfg.run_beacon = true;
   Flags flags("rendezvous",
-              "Pilot Protocol rendezvous server (control plane): the registry on TCP (JSON and binary RPC).\n"
-              "State lives in an event log with SQLite snapshots in the data directory. SIGTERM/SIGINT: answer\n"
-              "requests in flight, sync the log, snapshot, exit 0.");
+              "Pilot Protocol rendezvous server (control plane): the registry on TCP (JSON and binary RPC) and the\n"
+              "embedded beacon on UDP (discovery, hole punching, relay), its punch policy fed by the registry's\n"
+              "state. State lives in an event log with SQLite snapshots in the data directory. SIGTERM/SIGINT:\n"
+              "stop the beacon, answer requests in flight, sync the log, snapshot, exit 0.");
   add_storage_flags(flags, cfg);
-  flags.add_string(&cfg.beacon_addr, "beacon-addr", nullptr,
-                   "beacon address; also the endpoint handed out for relay-only nodes (use the public ip:port)");
+  flags.add_bool(&cfg.run_beacon, "beacon", nullptr,
+                 "run the embedded beacon on --beacon-addr (false: no UDP port; --beacon-addr is still handed out "
+                 "for relay-only nodes)");
+  beacon::add_beacon_flags(flags, cfg.beacon, beacon::BeaconRole::kEmbedded);
   rpc::add_registry_flags(flags, cfg.registry, "registry-addr");
   switch (flags.parse(argc, argv)) {
     case Flags::Result::kHelp: std::fputs(flags.usage().c_str(), stdout); return 0;

@@ -1,7 +1,8 @@
 // The beacon protocol engine (spec/beacon.md §5): one datagram in, zero or more
 // datagrams out, no sockets and no clock. The UDP server (udp_server.h) — and later
-// the WebSocket bridge and the rendezvous embedding — feed it bytes with their
-// transport source and the time, and send what it hands to their Sink.
+// the WebSocket bridge — feed it bytes with their transport source and the time, and
+// send what it hands to their Sink. What it cannot know (keys, trust, memberships) it
+// asks its Policy: in rendezvous, log_policy.h.
 //
 //   handle(data, source, now, sink)  Discover/DiscoverEx → DiscoverReply (§5.2);
 //                                    PunchRequest → two PunchCommands (§5.4);
@@ -137,7 +138,7 @@ class Policy {
  public:
   virtual ~Policy() = default;
   // --punch-auth=strict: may `requester` have the beacon open a path to `target`?
-  // (To be fed by the event log's trust/membership projection.)
+  // (In rendezvous: from the event log's trust/membership projections, log_policy.h.)
   virtual bool may_punch(uint32_t /*requester*/, uint32_t /*target*/) { return true; }
   // The authoritative Ed25519 key of a node (the registry's key index), used for punch
   // grants before the first-write-wins Discover key.

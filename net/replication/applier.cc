@@ -1,6 +1,7 @@
 #include "net/replication/applier.h"
 
 #include <cstdlib>
+#include <mutex>
 
 #include "core/logging.h"
 
@@ -34,8 +35,11 @@ std::string Applier::apply(std::string_view bytes, uint64_t& applied) {
                 log::hash_hex(writer_.last_hash()).c_str(), log::hash_hex(r.hash).c_str());
       std::abort();
     }
-    state_.apply(r.meta(), *event);
-    state_.last_hash = r.hash;
+    {
+      std::unique_lock lock(state_mu_);
+      state_.apply(r.meta(), *event);
+      state_.last_hash = r.hash;
+    }
     ++applied;
     pos += used;
   }

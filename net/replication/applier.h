@@ -12,7 +12,9 @@
 //      and since seq, term, time, kind, payload and the previous hash are the leader's,
 //      the chain hash must come out the leader's too: that is checked, and a mismatch
 //      aborts the process (the local log would hold a record the leader never wrote);
-//   5. State::apply, as a restart would replay it.
+//   5. State::apply, as a restart would replay it — holding `state_mu` exclusively, the
+//      registry's state mutex (net/rpc/registry.h), since the embedded beacon reads
+//      the same projections from its own threads.
 // The first failure stops the frame: earlier records stay (they were valid and are
 // in the log), nothing after it is touched, and the caller drops the connection.
 #pragma once
@@ -21,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/rw_mutex.h"
 #include "log/writer.h"
 #include "projections/state.h"
 
@@ -28,7 +31,7 @@ namespace pilot::repl {
 
 class Applier {
  public:
-  Applier(State& state, log::Writer& writer) : state_(state), writer_(writer) {}
+  Applier(State& state, RwMutex& state_mu, log::Writer& writer) : state_(state), state_mu_(state_mu), writer_(writer) {}
 
   // Applies every record in `bytes` (a records frame body). Returns "" or what is wrong
   // with the first record that was refused; `applied` counts the records taken.
@@ -36,6 +39,7 @@ class Applier {
 
  private:
   State& state_;
+  RwMutex& state_mu_;
   log::Writer& writer_;
 };
 

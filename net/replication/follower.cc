@@ -36,8 +36,8 @@ struct Follower::Conn {
   int64_t last_heard_ns = 0;
 };
 
-Follower::Follower(uv_loop_t* loop, State& state, log::Writer& writer, FollowerOptions opts)
-    : loop_(loop), state_(state), writer_(writer), opts_(std::move(opts)), applier_(state, writer) {
+Follower::Follower(uv_loop_t* loop, State& state, RwMutex& state_mu, log::Writer& writer, FollowerOptions opts)
+    : loop_(loop), state_(state), writer_(writer), opts_(std::move(opts)), applier_(state, state_mu, writer) {
   backoff_ns_ = opts_.min_backoff_ns;
 }
 

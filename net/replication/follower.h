@@ -26,6 +26,7 @@
 #include <functional>
 #include <string>
 
+#include "core/rw_mutex.h"
 #include "log/writer.h"
 #include "net/replication/applier.h"
 #include "projections/state.h"
@@ -44,7 +45,9 @@ struct FollowerOptions {
 
 class Follower {
  public:
-  Follower(uv_loop_t* loop, State& state, log::Writer& writer, FollowerOptions opts);
+  // `state_mu`: held exclusively around every apply (the registry's state mutex,
+  // net/rpc/registry.h: the embedded beacon reads the state from other threads).
+  Follower(uv_loop_t* loop, State& state, RwMutex& state_mu, log::Writer& writer, FollowerOptions opts);
   ~Follower();
   Follower(const Follower&) = delete;
   Follower& operator=(const Follower&) = delete;

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <mutex>
 
 #include "log/writer.h"
 
@@ -33,6 +34,7 @@ uint64_t Registry::emit(const Event& e) {
     seq = state_.last_seq + 1;
     term = state_.term;
   }
+  std::unique_lock lock(state_mu_);
   state_.apply(EventMeta{seq, term, t}, e);
   if (writer_) state_.last_hash = writer_->last_hash();
   return seq;

@@ -9,6 +9,13 @@
 //
 // Liveness (last heartbeat, the heartbeat verify skip window, the register signature
 // ratchet) is not state: it lives here, in memory, and is never logged.
+//
+// Readers on other threads. The projections belong to the loop thread, which reads
+// them without locks. The one exception is the embedded beacon's policy
+// (net/beacon/log_policy.h), whose reader threads look up keys, trust and memberships:
+// they hold state_mutex() shared, and every apply holds it exclusively — emit() here
+// and the follower's Applier (given this same mutex by cmd/host). The loop thread
+// never takes it shared, so there is one lock and no order to get wrong.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +26,7 @@
 
 #include "core/ed25519.h"
 #include "core/events.h"
+#include "core/rw_mutex.h"
 #include "net/rpc/liveness.h"
 #include "net/rpc/verify_cache.h"
 #include "projections/state.h"
@@ -71,6 +79,10 @@ class Registry {
   int64_t now_ns() const { return clock_ ? clock_() : system_now_ns(); }
   int64_t now_s() const { return now_ns() / 1000000000; }
 
+  // Held exclusively around every apply to state(); readers on other threads hold it
+  // shared (see the top of this file).
+  RwMutex& state_mutex() const { return state_mu_; }
+
   // Appends `e` to the log and applies it to the projections; returns its seq.
   // On a follower it throws OpError(kStandbyError) instead: a follower's log holds
   // only the leader's records, and one local event would fork it.
@@ -102,6 +114,7 @@ class Registry {
 
  private:
   State& state_;
+  mutable RwMutex state_mu_;
   log::Writer* writer_;
   RegistryOptions opts_;
   Clock clock_;

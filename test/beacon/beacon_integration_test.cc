@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <thread>
 
 #include "net/beacon/messages.h"
 #include "test/beacon/beacon_process.h"

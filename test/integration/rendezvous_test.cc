@@ -51,6 +51,9 @@ TEST(Rendezvous, HelpAndBadFlags) {
   EXPECT_NE(help.output().find("--data-dir"), std::string::npos) << help.output();
   EXPECT_NE(help.output().find("PILOT_DATA_DIR"), std::string::npos);
   EXPECT_NE(help.output().find("--fsync"), std::string::npos);
+  // The embedded beacon's flags (shared with cmd/beacon, net/beacon/beacon_flags.h).
+  for (const char* f : {"--beacon\n", "--beacon-addr", "--punch-auth", "--punch-grants", "--beacon-max-nodes"})
+    EXPECT_NE(help.output().find(f), std::string::npos) << f;
 
   Process bad(kBin, {"--no-such-flag"});
   int st = bad.wait_exit(5s);
@@ -62,13 +65,25 @@ TEST(Rendezvous, HelpAndBadFlags) {
   st = fsync.wait_exit(5s);
   ASSERT_TRUE(WIFEXITED(st));
   EXPECT_EQ(WEXITSTATUS(st), 2);
+
+  testsupport::TempDir tmp;
+  const std::vector<std::vector<std::string>> bad_beacon = {
+      {"-punch-auth", "sometimes"}, {"--beacon-addr", "nonsense"}, {"--beacon-max-nodes", "3"}};
+  for (std::vector<std::string> args : bad_beacon) {
+    args.insert(args.end(), {"--data-dir", tmp.path(), "--registry-addr", "127.0.0.1:0"});
+    Process p(kBin, args);
+    st = p.wait_exit(5s);
+    ASSERT_TRUE(WIFEXITED(st)) << args[0];
+    EXPECT_EQ(WEXITSTATUS(st), 2) << p.output();
+  }
 }
 
 TEST(Rendezvous, RestoresFromTheLogSnapshotsOnSigtermAndRestartsFromTheSnapshot) {
   testsupport::TempDir tmp;
   State expected = populate(tmp.path(), 1500, 42);
   {
-    Process p(kBin, {"--data-dir", tmp.path(), "--log-level", "debug", "--registry-addr", "127.0.0.1:0"});
+    Process p(kBin, {"--data-dir", tmp.path(), "--log-level", "debug", "--registry-addr", "127.0.0.1:0",
+                     "--beacon-addr", "127.0.0.1:0"});
     ASSERT_TRUE(p.wait_for_output("ready", 20s)) << p.output();
     EXPECT_NE(p.output().find("1500 records replayed"), std::string::npos) << p.output();
     p.signal(SIGTERM);
@@ -85,7 +100,7 @@ TEST(Rendezvous, RestoresFromTheLogSnapshotsOnSigtermAndRestartsFromTheSnapshot)
 
   // Second start: from the snapshot, nothing to replay. Environment instead of flags.
   ::setenv("PILOT_DATA_DIR", tmp.path().c_str(), 1);
-  Process again(kBin, {"--registry-addr", "127.0.0.1:0"});
+  Process again(kBin, {"--registry-addr", "127.0.0.1:0", "--beacon-addr", "127.0.0.1:0"});
   ::unsetenv("PILOT_DATA_DIR");
   ASSERT_TRUE(again.wait_for_output("ready", 20s)) << again.output();
   EXPECT_NE(again.output().find("snapshot at seq 1500"), std::string::npos) << again.output();
@@ -105,7 +120,7 @@ TEST(Rendezvous, RefusesToStartOnMidLogCorruption) {
   std::fseek(f, 1 << 20, SEEK_SET);
   std::fputc(c ^ 0x10, f);
   std::fclose(f);
-  Process p(kBin, {"--data-dir", tmp.path(), "--registry-addr", "127.0.0.1:0"});
+  Process p(kBin, {"--data-dir", tmp.path(), "--registry-addr", "127.0.0.1:0", "--beacon-addr", "127.0.0.1:0"});
   int st = p.wait_exit(30s);
   ASSERT_TRUE(WIFEXITED(st)) << p.output();
   EXPECT_EQ(WEXITSTATUS(st), 1) << p.output();

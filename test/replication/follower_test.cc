@@ -64,7 +64,7 @@ class FollowerSide {
     o.token = kToken;
     o.min_backoff_ns = 10'000'000;
     o.max_backoff_ns = 50'000'000;
-    follower_ = std::make_unique<Follower>(&loop_, state_, *writer_, o);
+    follower_ = std::make_unique<Follower>(&loop_, state_, state_mu_, *writer_, o);
     follower_->start();
   }
   // Runs the loop until `pred` holds (true) or the time is up (false).
@@ -86,6 +86,7 @@ class FollowerSide {
   testsupport::TempDir tmp_;
   DataDir dir_;
   State state_;
+  RwMutex state_mu_;  // what the registry would lend it in a server
   uv_loop_t loop_{};
   uv_async_t async_{};
   std::unique_ptr<log::Writer> writer_;

@@ -38,7 +38,7 @@ class LeaderTest : public ::testing::Test {
   }
   // Reads frames into `follower` until it has `seq`.
   void follow_until(ReplClient& c, LogDir& follower, uint64_t seq) {
-    Applier applier(follower.state(), follower.writer());
+    Applier applier(follower.state(), follower.state_mutex(), follower.writer());
     while (follower.writer().last_seq() < seq) {
       auto g = c.frame(10s);
       ASSERT_TRUE(g) << "stream stopped at " << follower.writer().last_seq();

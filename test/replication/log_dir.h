@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/rw_mutex.h"
 #include "log/scanner.h"
 #include "log/writer.h"
 #include "projections/store.h"
@@ -59,6 +60,8 @@ class LogDir {
 
   log::Writer& writer() { return *writer_; }
   State& state() { return state_; }
+  // What an Applier locks around each apply (the registry's, in a server).
+  RwMutex& state_mutex() { return state_mu_; }
   const DataDir& dir() const { return dir_; }
   std::string log_dir() const { return dir_.log_dir(); }
 
@@ -106,6 +109,7 @@ class LogDir {
   uint64_t segment_bytes_;
   std::unique_ptr<log::Writer> writer_;
   State state_;
+  RwMutex state_mu_;
   int64_t time_ns_ = 1'700'000'000'000'000'000;
 };
 

@@ -19,7 +19,7 @@ uint64_t ship(LogDir& leader, LogDir& follower, size_t batch = 64 * 1024) {
   EXPECT_EQ(src.seek(follower.writer().last_seq(), follower.writer().last_hash(), leader.writer().durable_seq()),
             RecordSource::Seek::kOk)
       << src.error();
-  Applier applier(follower.state(), follower.writer());
+  Applier applier(follower.state(), follower.state_mutex(), follower.writer());
   uint64_t total = 0;
   for (;;) {
     std::string frame;
@@ -149,7 +149,7 @@ class ApplierRefuses : public ::testing::Test {
     }
     ASSERT_EQ(offsets.size(), 51u);
     uint64_t applied = 0;
-    ASSERT_EQ(Applier(follower.state(), follower.writer()).apply(records(1, 20), applied), "");
+    ASSERT_EQ(Applier(follower.state(), follower.state_mutex(), follower.writer()).apply(records(1, 20), applied), "");
     before = follower.state().debug_dump();
   }
   // Records first..last (1-based) as on the wire.
@@ -159,7 +159,7 @@ class ApplierRefuses : public ::testing::Test {
   void expect_refused(const std::string& frame, const std::string& why_part, uint64_t applied_before_bad = 0) {
     const uint64_t seq = follower.writer().last_seq();
     uint64_t applied = 0;
-    std::string why = Applier(follower.state(), follower.writer()).apply(frame, applied);
+    std::string why = Applier(follower.state(), follower.state_mutex(), follower.writer()).apply(frame, applied);
     EXPECT_NE(why.find(why_part), std::string::npos) << why;
     EXPECT_EQ(applied, applied_before_bad);
     EXPECT_EQ(follower.writer().last_seq(), seq + applied_before_bad);
@@ -206,7 +206,7 @@ TEST_F(ApplierRefuses, ABadRecordAfterGoodOnesKeepsOnlyTheGoodOnes) {
   EXPECT_EQ(follower.writer().last_seq(), 23u);
   // The rest arrives again after a reconnect, from 24.
   uint64_t applied = 0;
-  EXPECT_EQ(Applier(follower.state(), follower.writer()).apply(records(24, 50), applied), "");
+  EXPECT_EQ(Applier(follower.state(), follower.state_mutex(), follower.writer()).apply(records(24, 50), applied), "");
   EXPECT_EQ(follower.state().debug_dump(), leader.state().debug_dump());
 }
 

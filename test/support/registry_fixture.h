@@ -1,7 +1,9 @@
 // The real `rendezvous` binary as a registry for integration tests: its own data
 // directory, an ephemeral loopback port (parsed from the "registry: listening on"
-// line), the per-IP rate limiter off unless a test wants it, and helpers to stop it
-// (SIGTERM or kill -9) and start it again on the same directory.
+// line), the embedded beacon on an ephemeral loopback UDP port too (tests run side by
+// side: none may take the fixed :9001), the per-IP rate limiter off unless a test
+// wants it, and helpers to stop it (SIGTERM or kill -9) and start it again on the
+// same directory.
 //
 // A background thread keeps reading the child's output so a server that logs a lot
 // (10,000 connections) never blocks on a full pipe.
@@ -57,6 +59,21 @@ class Registry {
     return rpc::Client::connect(addr(), mode, o);
   }
 
+  pid_t pid() {
+    std::lock_guard l(mu_);
+    return proc_ ? proc_->pid() : -1;
+  }
+  // The embedded beacon's UDP port, from "beacon: listening on 127.0.0.1:<port>" (it is
+  // logged before the registry listens); 0 if the beacon does not run there.
+  uint16_t beacon_port() {
+    const std::string out = output();
+    const std::string marker = "beacon: listening on 127.0.0.1:";
+    size_t at = out.find(marker);
+    if (at == std::string::npos) return 0;
+    at += marker.size();
+    return static_cast<uint16_t>(std::stoul(out.substr(at, out.find_first_not_of("0123456789", at) - at)));
+  }
+
   // Everything the server has printed so far.
   std::string output() {
     std::lock_guard l(mu_);
@@ -103,6 +120,8 @@ class Registry {
   void start() {
     std::vector<std::string> args{"--data-dir", dir_, "--registry-addr", "127.0.0.1:0"};
     if (!has_flag(opts_.args, "fsync")) args.insert(args.end(), {"--fsync", "none"});
+    if (!has_flag(opts_.args, "beacon-addr") && !has_flag(opts_.args, "beacon"))
+      args.insert(args.end(), {"--beacon-addr", "127.0.0.1:0"});
     args.insert(args.end(), opts_.args.begin(), opts_.args.end());
 
     // A developer's shell must not change what the tests see.

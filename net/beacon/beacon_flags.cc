@@ -1,0 +1,123 @@
+#include "net/beacon/beacon_flags.h"
+
+#include "core/logging.h"
+#include "net/beacon/udp_socket.h"
+
+namespace pilot::beacon {
+
+namespace {
+
+// The flag name in `role`: a name that is generic among rendezvous flags gets the
+// "beacon-" prefix there (see the header).
+std::string name(BeaconRole role, const char* plain) {
+  return role == BeaconRole::kEmbedded ? std::string("beacon-") + plain : plain;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (from <= s.size()) {
+    size_t comma = s.find(',', from);
+    if (comma == std::string::npos) comma = s.size();
+    std::string item = s.substr(from, comma - from);
+    size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
+    if (a != std::string::npos) out.push_back(item.substr(a, b - a + 1));
+    from = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+void add_beacon_flags(Flags& f, BeaconFlags& v, BeaconRole role) {
+  const bool standalone = role == BeaconRole::kStandalone;
+  f.add_string(
+      &v.addr, name(role, "addr").c_str(), nullptr,
+      standalone ? "UDP listen address (\":port\" = every address, IPv4 and IPv6)"
+                 : "embedded beacon UDP listen address (\":port\" = every address, IPv4 and IPv6); also the "
+                   "endpoint handed out for relay-only nodes (the public ip:port; it must be an address of this host)");
+  if (standalone) {
+    f.add_uint(&v.beacon_id, "beacon-id", nullptr, "this beacon's id in Sync messages (0 = standalone)");
+    f.add_string(&v.peers, "peers", nullptr, "comma-separated peer beacons host:port (unresolvable ones skipped)");
+    f.add_string(&v.advertise, "advertise-addr", nullptr,
+                 "public address for registry discovery (accepted; registry discovery is not built yet)");
+  }
+  f.add_uint(&v.sockets, name(role, "sockets").c_str(), nullptr, "UDP sockets sharing the port (0 = one per core)");
+  f.add_uint(&v.max_nodes, name(role, "max-nodes").c_str(), nullptr,
+             "beacon node table capacity (enforced per shard: max-nodes / 64)");
+  f.add_duration(&v.node_ttl, name(role, "node-ttl").c_str(), nullptr,
+                 "beacon nodes silent this long (no Discover) are removed");
+  f.add_duration(&v.reap_interval, name(role, "reap-interval").c_str(), nullptr,
+                 "how often expired beacon nodes and routes are removed");
+  if (standalone)
+    f.add_duration(&v.gossip_interval, "gossip-interval", nullptr, "how often our node ids are sent to peers");
+  f.add_duration(&v.stats_interval, name(role, "stats-interval").c_str(), nullptr,
+                 "how often beacon counters are logged (0 = never)");
+  if (standalone) {
+    f.add_uint(&v.sync_chunk, "sync-chunk", nullptr, "node ids per Sync datagram (more leave from extra sockets)");
+    f.add_bool(&v.strict_gossip, "strict-gossip", nullptr,
+               "accept Syncs only from the IPs of -peers (false: from anyone, as the Go beacon)");
+  }
+  f.add_bool(&v.relay_sender_check, "relay-sender-check", nullptr,
+             "relay only if the sender id is registered at the packet's source (false: as the Go beacon)");
+  f.add_string(&v.punch_whitelist, "punch-whitelist", nullptr,
+               "comma-separated IPs exempt from punch rate limits, or *");
+  f.add_bool(&v.punch_grants, "punch-grants", nullptr,
+             standalone ? "require a grant signed by the target's key on every PunchRequest"
+                        : "require a grant signed by the target's key (its current key in the registry) on every "
+                          "PunchRequest");
+  f.add_string(&v.punch_auth, "punch-auth", nullptr,
+               standalone ? "open, or strict (needs the event-log policy: the standalone beacon then refuses all "
+                            "punches)"
+                          : "open (any two registered nodes, as the Go beacon), or strict: only toward a public "
+                            "target, between a trust pair, or within a shared non-backbone network (from the log)");
+}
+
+std::string make_beacon_setup(const BeaconFlags& v, BeaconRole role, BeaconSetup& out) {
+  const bool standalone = role == BeaconRole::kStandalone;
+  auto flag = [role](const char* plain) {
+    std::string text = "-";  // (not "-" + name(…): GCC 12 warns -Wrestrict on it at -O3)
+    return text += name(role, plain);
+  };
+  if (v.beacon_id > UINT32_MAX) return "-beacon-id must fit 32 bits";
+  if (v.max_nodes < kNodeShards) return flag("max-nodes") + " must be at least 64";
+  if (v.punch_auth != "open" && v.punch_auth != "strict") return "-punch-auth must be open or strict";
+  if (v.reap_interval <= 0) return flag("reap-interval") + " must be > 0";
+  if (standalone && v.gossip_interval <= 0) return "-gossip-interval must be > 0";
+
+  Config cfg;
+  cfg.beacon_id = static_cast<uint32_t>(v.beacon_id);
+  cfg.shard_capacity = v.max_nodes / kNodeShards;
+  cfg.node_ttl = v.node_ttl;
+  cfg.punch_whitelist = split_list(v.punch_whitelist);
+  cfg.require_punch_grant = v.punch_grants;
+  cfg.punch_auth = v.punch_auth == "strict" ? PunchAuth::kStrict : PunchAuth::kOpen;
+  cfg.verify_relay_sender = v.relay_sender_check;
+  cfg.strict_gossip = v.strict_gossip;
+  cfg.sync_ids_per_datagram = v.sync_chunk;
+  if (std::string why = Engine::check(cfg); !why.empty()) return why;
+
+  std::string listen_error;
+  auto la = parse_listen_addr(v.addr, listen_error);
+  if (!la) return flag("addr") + ": " + listen_error;
+
+  out = BeaconSetup{};
+  out.engine = std::move(cfg);
+  out.server.addr = v.addr;
+  out.server.sockets = v.sockets;
+  out.server.gossip_interval = v.gossip_interval;
+  out.server.reap_interval = v.reap_interval;
+  out.server.stats_interval = v.stats_interval;
+  out.advertise = v.advertise;
+  for (const std::string& p : split_list(v.peers)) {
+    auto ep = resolve_udp(p, la->family == AF_INET ? AF_INET : AF_UNSPEC);
+    if (!ep) {
+      LOG_WARN("beacon: peer \"%s\" does not resolve; skipped", p.c_str());
+      continue;
+    }
+    out.peers.push_back(*ep);
+  }
+  return "";
+}
+
+}  // namespace pilot::beacon

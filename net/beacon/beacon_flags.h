@@ -1,0 +1,62 @@
+// The beacon's command-line flags, defined once for both binaries that run it: the
+// standalone `beacon` (spec/beacon.md §13.1: -addr, -beacon-id, -peers, …) and the
+// beacon embedded in `rendezvous` (spec/rendezvous.md §17.1: -beacon-addr).
+//
+// The embedded beacon is the reference's beacon id 0: no gossip, no peers. So the mesh
+// flags (-beacon-id, -peers, -advertise-addr, -gossip-interval, -sync-chunk,
+// -strict-gossip) are the standalone's only. Tuning flags whose plain names would be
+// ambiguous among the registry's own (-reap-interval, -sockets, -max-nodes, …) are
+// prefixed "beacon-" in rendezvous; the punch and relay flags already say what they
+// are about and keep their names, so `--punch-auth=strict` reads the same in both.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/flags.h"
+#include "net/beacon/beacon.h"
+#include "net/beacon/udp_server.h"
+
+namespace pilot::beacon {
+
+// The flag values as given (defaults = the reference's).
+struct BeaconFlags {
+  std::string addr = ":9001";
+  uint64_t beacon_id = 0;
+  std::string peers;      // comma-separated host:port
+  std::string advertise;  // accepted; registry discovery is not built yet
+  uint64_t sockets = 0;
+  uint64_t max_nodes = kMaxNodes;
+  int64_t node_ttl = kNodeTtl;
+  int64_t reap_interval = kReapInterval;
+  int64_t gossip_interval = kGossipInterval;
+  int64_t stats_interval = 60 * kSecond;
+  uint64_t sync_chunk = kSyncIdsPerDatagram;
+  bool strict_gossip = true;
+  bool relay_sender_check = true;
+  std::string punch_whitelist;  // comma-separated IPs, or *
+  bool punch_grants = false;
+  std::string punch_auth = "open";
+};
+
+enum class BeaconRole : uint8_t {
+  kStandalone,  // cmd/beacon
+  kEmbedded,    // inside rendezvous, its policy fed by the event log
+};
+
+void add_beacon_flags(Flags& flags, BeaconFlags& values, BeaconRole role);
+
+// What the flags configure, checked and resolved.
+struct BeaconSetup {
+  Config engine;
+  UdpServerOptions server;
+  std::vector<Endpoint> peers;  // resolved; unresolvable ones are skipped with a warning
+  std::string advertise;
+};
+
+// "" with `out` filled, or the message for "<program>: <message>" (exit 2). Flag names
+// in messages are the role's.
+std::string make_beacon_setup(const BeaconFlags& values, BeaconRole role, BeaconSetup& out);
+
+}  // namespace pilot::beacon
