@@ -240,7 +240,11 @@ TEST(Writer, NothingIsAcknowledgedBeforeFdatasyncReturns) {
   w->run_callbacks();
   EXPECT_EQ(fired, 0) << "a callback fired before its fdatasync returned";
   EXPECT_EQ(w->durable_seq(), 0u);
-  EXPECT_EQ(read_all(dir.path()).size(), 20u) << "the records should be written, only not yet synced";
+  // The writer may have taken only the records appended before it woke (the rest wait
+  // behind the held fdatasync): at least that first batch is written, none is durable.
+  const size_t written = read_all(dir.path()).size();
+  EXPECT_GE(written, 1u) << "the first batch should be written, only not yet synced";
+  EXPECT_LE(written, 20u);
   {
     std::lock_guard lk(mu);
     open = true;
