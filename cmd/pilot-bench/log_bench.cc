@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "cmd/pilot-bench/machine.h"
 #include "core/ed25519.h"
 #include "core/events.h"
 #include "core/flags.h"
@@ -60,16 +61,6 @@ int64_t wall_ns() {
       .count();
 }
 
-__attribute__((format(printf, 1, 2))) std::string strf(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) return {};
-  return std::string(buf, std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1));
-}
-
 __attribute__((format(printf, 1, 2))) void progress(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -99,13 +90,6 @@ std::string ratio_text(double r, const char* what) {
 }
 
 const char* pass_miss(bool ok) { return ok ? "PASS" : "MISS"; }
-
-double percentile(std::vector<int64_t>& v, double q) {
-  if (v.empty()) return 0;
-  size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(k), v.end());
-  return static_cast<double>(v[k]);
-}
 
 // ---- the report table --------------------------------------------------------------
 
@@ -204,32 +188,6 @@ std::string describe_fs(const FsInfo& fi) {
   if (!fi.device.empty())
     s += strf(", %s %s mounted on %s", fi.mount_type.c_str(), fi.device.c_str(), fi.mount_point.c_str());
   return s;
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) {
-      size_t colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  return "unknown CPU";
-}
-
-std::string load_average() {
-  double l[3] = {0, 0, 0};
-  if (::getloadavg(l, 3) != 3) return "?";
-  return strf("%.2f %.2f %.2f", l[0], l[1], l[2]);
-}
-
-std::string machine_line() {
-  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-  double mem_gib = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE)) /
-                   (1024.0 * 1024 * 1024);
-  struct utsname u;
-  std::string kernel = ::uname(&u) == 0 ? std::string(u.sysname) + " " + u.release : "?";
-  return strf("%ld CPUs, %s, %.1f GiB RAM, %s", cpus, cpu_model().c_str(), mem_gib, kernel.c_str());
 }
 
 const char* build_kind() {

@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "cmd/pilot-bench/machine.h"
 #include "core/ed25519.h"
 #include "core/flags.h"
 #include "net/rpc/wire.h"
@@ -77,19 +78,6 @@ double thread_cpu_seconds() {
   return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
 }
 
-__attribute__((format(printf, 1, 2))) std::string strf(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  va_list ap2;
-  va_copy(ap2, ap);
-  const int n = std::vsnprintf(nullptr, 0, fmt, ap);
-  va_end(ap);
-  std::string s(n > 0 ? size_t(n) : 0, '\0');
-  if (n > 0) std::vsnprintf(s.data(), s.size() + 1, fmt, ap2);
-  va_end(ap2);
-  return s;
-}
-
 __attribute__((format(printf, 1, 2))) void progress(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -125,13 +113,6 @@ std::string ratio_text(double r) {
 }
 
 const char* pass_fail(bool ok) { return ok ? "PASS" : "FAIL"; }
-
-double percentile(std::vector<int64_t>& v, double q) {
-  if (v.empty()) return 0;
-  const size_t k = std::min(v.size() - 1, size_t(q * double(v.size())));
-  std::nth_element(v.begin(), v.begin() + ptrdiff_t(k), v.end());
-  return double(v[k]);
-}
 
 uint64_t splitmix64(uint64_t& s) {
   uint64_t z = (s += 0x9E3779B97F4A7C15ull);
@@ -209,28 +190,6 @@ std::string json_value(std::string_view body, std::string_view key) {
 }
 
 // ---- machine, file system ----------------------------------------------------------------
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0)
-      if (size_t c = line.find(':'); c != std::string::npos) return line.substr(line.find_first_not_of(" \t", c + 1));
-  return "unknown CPU";
-}
-
-std::string machine_line() {
-  struct utsname u;
-  const std::string kernel = ::uname(&u) == 0 ? std::string(u.sysname) + " " + u.release : "?";
-  const double gib = double(::sysconf(_SC_PHYS_PAGES)) * double(::sysconf(_SC_PAGESIZE)) / (1 << 30);
-  return strf("%ld CPUs, %s, %.1f GiB RAM, %s", ::sysconf(_SC_NPROCESSORS_ONLN), cpu_model().c_str(), gib,
-              kernel.c_str());
-}
-
-std::string load_average() {
-  double l[3];
-  if (::getloadavg(l, 3) != 3) return "?";
-  return strf("%.2f %.2f %.2f", l[0], l[1], l[2]);
-}
 
 const char* build_kind() {
 #if defined(NDEBUG) && defined(__OPTIMIZE__)
