@@ -26,6 +26,13 @@ bool set_log_level(const char* name) {
   return false;
 }
 
+LogLevel log_level() { return static_cast<LogLevel>(g_level.load(std::memory_order_relaxed)); }
+
+const char* log_level_name(LogLevel level) {
+  static const char* names[] = {"debug", "info", "warn", "error"};
+  return names[static_cast<int>(level) & 3];
+}
+
 bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
 
 void log_line(LogLevel level, const char* fmt, ...) {

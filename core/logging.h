@@ -10,6 +10,9 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 void set_log_level(LogLevel level);
 // "debug" | "info" | "warn" | "error"; false if unknown.
 bool set_log_level(const char* name);
+LogLevel log_level();
+// "debug", "info", "warn", "error".
+const char* log_level_name(LogLevel level);
 bool log_enabled(LogLevel level);
 void log_line(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 

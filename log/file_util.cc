@@ -89,4 +89,27 @@ std::string dirname_of(const std::string& path) {
   return path.substr(0, slash);
 }
 
+bool write_file_atomic(const std::string& path, std::string_view bytes, std::string& error, unsigned mode) {
+  const std::string tmp = path + ".tmp";
+  ::unlink(tmp.c_str());  // a leftover from a crash may have another mode
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) {
+    error = "cannot create " + tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  bool ok = pwrite_all(fd, bytes, 0) && ::fsync(fd) == 0;
+  if (!ok) error = "cannot write " + tmp + ": " + std::strerror(errno);
+  ::close(fd);
+  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+    ok = false;
+  }
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  (void)fsync_dir(dirname_of(path));
+  return true;
+}
+
 }  // namespace pilot::log

@@ -12,7 +12,8 @@
 //                             members of a custom (non-backbone) network. Trust pairs
 //                             and memberships are identity-level, so they count for a
 //                             node that expired and came back.
-//   breaker_open              never (the registry's breakers are the admin issue's).
+//   breaker_open              the host's breakers beacon.discover / beacon.punch /
+//                             beacon.relay (spec §15), when it hands a check in.
 //
 // Thread safety. The beacon calls these on its reader threads, concurrently, while
 // the loop thread applies events to the same projections. Two designs were possible:
@@ -29,6 +30,7 @@
 // whitelisted sources delays an apply by at most the reads in progress.
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "core/rw_mutex.h"
@@ -41,14 +43,18 @@ class LogPolicy : public Policy {
  public:
   // `state` and `mu` must outlive the policy; `mu` must be held exclusively by whoever
   // applies events to `state` once the beacon runs.
-  LogPolicy(const State& state, RwMutex& mu) : state_(state), mu_(mu) {}
+  // `breaker_open` (may be empty: never open) must be thread-safe.
+  LogPolicy(const State& state, RwMutex& mu, std::function<bool(Breaker)> breaker_open = {})
+      : state_(state), mu_(mu), breaker_open_(std::move(breaker_open)) {}
 
   bool may_punch(uint32_t requester, uint32_t target) override;
   std::optional<PublicKey> node_key(uint32_t id) override;
+  bool breaker_open(Breaker b) override { return breaker_open_ && breaker_open_(b); }
 
  private:
   const State& state_;
   RwMutex& mu_;
+  std::function<bool(Breaker)> breaker_open_;
 };
 
 }  // namespace pilot::beacon

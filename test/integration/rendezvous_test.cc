@@ -70,7 +70,7 @@ TEST(Rendezvous, HelpAndBadFlags) {
   const std::vector<std::vector<std::string>> bad_beacon = {
       {"-punch-auth", "sometimes"}, {"--beacon-addr", "nonsense"}, {"--beacon-max-nodes", "3"}};
   for (std::vector<std::string> args : bad_beacon) {
-    args.insert(args.end(), {"--data-dir", tmp.path(), "--registry-addr", "127.0.0.1:0"});
+    args.insert(args.end(), {"--data-dir", tmp.path(), "--registry-addr", "127.0.0.1:0", "--http", "127.0.0.1:0"});
     Process p(kBin, args);
     st = p.wait_exit(5s);
     ASSERT_TRUE(WIFEXITED(st)) << args[0];
@@ -83,7 +83,7 @@ TEST(Rendezvous, RestoresFromTheLogSnapshotsOnSigtermAndRestartsFromTheSnapshot)
   State expected = populate(tmp.path(), 1500, 42);
   {
     Process p(kBin, {"--data-dir", tmp.path(), "--log-level", "debug", "--registry-addr", "127.0.0.1:0",
-                     "--beacon-addr", "127.0.0.1:0"});
+                     "--beacon-addr", "127.0.0.1:0", "--http", "127.0.0.1:0"});
     ASSERT_TRUE(p.wait_for_output("ready", 20s)) << p.output();
     EXPECT_NE(p.output().find("1500 records replayed"), std::string::npos) << p.output();
     p.signal(SIGTERM);
@@ -100,7 +100,7 @@ TEST(Rendezvous, RestoresFromTheLogSnapshotsOnSigtermAndRestartsFromTheSnapshot)
 
   // Second start: from the snapshot, nothing to replay. Environment instead of flags.
   ::setenv("PILOT_DATA_DIR", tmp.path().c_str(), 1);
-  Process again(kBin, {"--registry-addr", "127.0.0.1:0", "--beacon-addr", "127.0.0.1:0"});
+  Process again(kBin, {"--registry-addr", "127.0.0.1:0", "--beacon-addr", "127.0.0.1:0", "--http", "127.0.0.1:0"});
   ::unsetenv("PILOT_DATA_DIR");
   ASSERT_TRUE(again.wait_for_output("ready", 20s)) << again.output();
   EXPECT_NE(again.output().find("snapshot at seq 1500"), std::string::npos) << again.output();
@@ -120,7 +120,8 @@ TEST(Rendezvous, RefusesToStartOnMidLogCorruption) {
   std::fseek(f, 1 << 20, SEEK_SET);
   std::fputc(c ^ 0x10, f);
   std::fclose(f);
-  Process p(kBin, {"--data-dir", tmp.path(), "--registry-addr", "127.0.0.1:0", "--beacon-addr", "127.0.0.1:0"});
+  Process p(kBin, {"--data-dir", tmp.path(), "--registry-addr", "127.0.0.1:0", "--beacon-addr", "127.0.0.1:0", "--http",
+                   "127.0.0.1:0"});
   int st = p.wait_exit(30s);
   ASSERT_TRUE(WIFEXITED(st)) << p.output();
   EXPECT_EQ(WEXITSTATUS(st), 1) << p.output();

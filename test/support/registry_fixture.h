@@ -74,6 +74,24 @@ class Registry {
     return static_cast<uint16_t>(std::stoul(out.substr(at, out.find_first_not_of("0123456789", at) - at)));
   }
 
+  // The admin HTTP port, from "admin: listening on 127.0.0.1:<port>" (logged right
+  // after the registry's line); 0 if the admin server does not run there.
+  uint16_t http_port(std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+    const std::string marker = "admin: listening on 127.0.0.1:";
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      const std::string out = output();
+      size_t at = out.find(marker);
+      if (at != std::string::npos) {
+        at += marker.size();
+        size_t end = out.find_first_not_of("0123456789", at);
+        if (end != std::string::npos && end > at) return static_cast<uint16_t>(std::stoul(out.substr(at, end - at)));
+      }
+      if (std::chrono::steady_clock::now() > deadline) return 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
   // Everything the server has printed so far.
   std::string output() {
     std::lock_guard l(mu_);
@@ -122,6 +140,10 @@ class Registry {
     if (!has_flag(opts_.args, "fsync")) args.insert(args.end(), {"--fsync", "none"});
     if (!has_flag(opts_.args, "beacon-addr") && !has_flag(opts_.args, "beacon"))
       args.insert(args.end(), {"--beacon-addr", "127.0.0.1:0"});
+    // The registry fixture binary has no admin server and no --http flag.
+    const std::string bin = RENDEZVOUS_BIN;
+    if (!has_flag(opts_.args, "http") && bin.substr(bin.rfind('/') + 1) == "rendezvous")
+      args.insert(args.end(), {"--http", "127.0.0.1:0"});
     args.insert(args.end(), opts_.args.begin(), opts_.args.end());
 
     // A developer's shell must not change what the tests see.
