@@ -73,6 +73,8 @@ std::string Dispatcher::dispatch(std::string_view type, const nlohmann::json& bo
     error = kStandbyError;  // §3.2: the standby gate comes before the unknown-type check
   } else if (!op) {
     error = "unknown message type: " + go_quote(type);
+  } else if (auto denied = breakers_ && !op->breaker.empty() ? breakers_->deny(op->breaker) : std::nullopt) {
+    error = *denied;
   } else {
     try {
       nlohmann::json resp = op->handler(reg_, Request{type, body, peer});
@@ -92,7 +94,7 @@ std::string Dispatcher::dispatch(std::string_view type, const nlohmann::json& bo
     LOG_DEBUG("op %s from %s: %s", std::string(type).c_str(), peer.ip.c_str(), error.c_str());
     out = gojson::error_response(error);
   }
-  st.latency_ns += mono_ns() - start;
+  st.record_latency(mono_ns() - start);
   return out;
 }
 
@@ -123,8 +125,11 @@ void Dispatcher::handle_binary(wire::MsgType type, std::string_view payload, con
       OpStats& st = stats_for(label);
       ++st.requests;
       std::string err;
+      const char* breaker = type == MsgType::kHeartbeat ? "registry.heartbeat" : "registry.resolve";
       try {
-        if (type == MsgType::kHeartbeat) {
+        if (auto denied = breakers_ ? breakers_->deny(breaker) : std::nullopt) {
+          err = *denied;
+        } else if (type == MsgType::kHeartbeat) {
           auto r = wire::decode_heartbeat_request(payload, err);
           if (r) {
             auto ok = heartbeat(reg_, r->node_id, r->signature, std::nullopt, /*binary=*/true);
@@ -151,7 +156,7 @@ void Dispatcher::handle_binary(wire::MsgType type, std::string_view payload, con
         ++st.errors;
         error(err);
       }
-      st.latency_ns += mono_ns() - start;
+      st.record_latency(mono_ns() - start);
       return;
     }
     default: {

@@ -3,12 +3,15 @@
 // business logic as their JSON ops. Loop thread only; no sockets here.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/histogram.h"
+#include "net/rpc/breakers.h"
 #include "net/rpc/ops.h"
 #include "net/rpc/registry.h"
 #include "net/rpc/wire.h"
@@ -18,6 +21,8 @@ namespace pilot::rpc {
 class Dispatcher {
  public:
   explicit Dispatcher(Registry& reg);
+  // Consulted before each op with a breaker name (spec §15); null = none (tests).
+  void set_breakers(Breakers* b) { breakers_ = b; }
 
   // A JSON-mode request body → the response body. nullopt: the body is not a JSON
   // object, and the connection must be closed without a reply (§2.3).
@@ -45,10 +50,19 @@ class Dispatcher {
   // The reply to a request the rate limiter denied (§3.1).
   static std::string rate_limited_json();
 
+  // Bucket bounds of pilot_request_duration_seconds (spec §11), in ns.
+  static constexpr std::array<uint64_t, 13> kDurationBoundsNs{
+      100'000,    250'000,    500'000,     1'000'000,   2'500'000,   5'000'000,    10'000'000,
+      25'000'000, 50'000'000, 100'000'000, 250'000'000, 500'000'000, 1'000'000'000};
   struct OpStats {
     uint64_t requests = 0;
     uint64_t errors = 0;
     uint64_t latency_ns = 0;  // summed
+    Histogram duration{kDurationBoundsNs};
+    void record_latency(uint64_t ns) {
+      latency_ns += ns;
+      duration.observe(ns);
+    }
   };
   // Keyed by request type; unknown types are counted under their own name, truncated
   // (bounded: at most kMaxTypeLabels distinct labels, the rest under "other").
@@ -63,6 +77,7 @@ class Dispatcher {
 
   Registry& reg_;
   OpTable ops_;
+  Breakers* breakers_ = nullptr;
   std::map<std::string, OpStats, std::less<>> stats_;
   uint64_t recovered_panics_ = 0;
 };

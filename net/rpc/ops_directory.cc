@@ -354,6 +354,7 @@ nlohmann::json op_deregister(Registry& reg, const Request& r) {
   if (!n) return {{"type", "deregister_ok"}};  // idempotent
   verify_signature_or_admin(reg, *n, r.body, "deregister:" + id_str(id));
   reg.emit(NodeDeregistered{id});
+  ++reg.counters().deregistrations;
   return {{"type", "deregister_ok"}};
 }
 
@@ -436,8 +437,9 @@ HeartbeatOk heartbeat(Registry& reg, uint32_t id, const Signature& sig, std::opt
     if (!ts) throw OpError("heartbeat ts required while freshness is enforced");
     if (std::llabs(now / kSecond - *ts) > kFreshnessWindowS) throw OpError("heartbeat ts expired (more than 60 s off)");
     // No skip window and no memo: a captured heartbeat must stop working after 60 s.
-    if (!ed25519_verify(n->public_key, "heartbeat:" + id_str(id) + ":" + std::to_string(*ts), sig))
-      throw OpError("signature verification failed");
+    const bool ok = ed25519_verify(n->public_key, "heartbeat:" + id_str(id) + ":" + std::to_string(*ts), sig);
+    ++(ok ? reg.counters().signatures_ok : reg.counters().signatures_failed);
+    if (!ok) throw OpError("signature verification failed");
   } else {
     // The reference skips verification for 120 s after a verified heartbeat, whatever
     // the signature. We skip only for the same signature bytes (Ed25519 signatures are
@@ -446,8 +448,9 @@ HeartbeatOk heartbeat(Registry& reg, uint32_t id, const Signature& sig, std::opt
     const bool skip = live.last_verified_ns && now - live.last_verified_ns < kHeartbeatSkipNs &&
                       std::memcmp(live.verified_sig.data(), sig.data(), live.verified_sig.size()) == 0;
     if (!skip) {
-      if (!ed25519_verify(n->public_key, "heartbeat:" + id_str(id), sig))
-        throw OpError("signature verification failed");
+      const bool ok = ed25519_verify(n->public_key, "heartbeat:" + id_str(id), sig);
+      ++(ok ? reg.counters().signatures_ok : reg.counters().signatures_failed);
+      if (!ok) throw OpError("signature verification failed");
       live.last_verified_ns = now;
       std::memcpy(live.verified_sig.data(), sig.data(), live.verified_sig.size());
     }

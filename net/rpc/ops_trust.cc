@@ -59,6 +59,7 @@ nlohmann::json revoke_trust(Registry& reg, const Request& r) {
   if (!reg.state().trust.trusted(a, b))
     throw OpError("no trust pair between " + std::to_string(a) + " and " + std::to_string(b));
   reg.emit(TrustRevoked{a, b});
+  ++reg.counters().trust_revocations;
   return {{"type", "revoke_trust_ok"}};
 }
 
@@ -100,6 +101,7 @@ nlohmann::json request_handshake(Registry& reg, const Request& r) {
   for (const auto& q : inbox)
     if (q.from_node_id == from) throw OpError("handshake request already pending from node " + std::to_string(from));
   reg.emit(HandshakeRequested{from, to, std::move(justification)});
+  ++reg.counters().handshake_requests;
   return {{"type", "request_handshake_ok"}, {"status", "delivered"}};
 }
 

@@ -46,10 +46,15 @@ bool Registry::verify(const PublicKey& key, std::string_view challenge, const Si
   const auto d = VerifyCache::digest(key, challenge, sig);
   if (cache_.contains(d)) {
     ++cache_.hits;
+    ++counters_.signatures_ok;
     return true;
   }
   ++cache_.misses;
-  if (!ed25519_verify(key, challenge, sig)) return false;
+  if (!ed25519_verify(key, challenge, sig)) {
+    ++counters_.signatures_failed;
+    return false;
+  }
+  ++counters_.signatures_ok;
   cache_.insert(d);
   return true;
 }

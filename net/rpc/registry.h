@@ -37,6 +37,8 @@ class Writer;
 
 namespace pilot::rpc {
 
+class OutboundStatus;  // net/rpc/outbound_status.h
+
 struct RegistryOptions {
   std::string admin_token;  // global admin token; empty = admin ops disabled
   std::string beacon_addr;  // handed out as the endpoint of relay-only nodes
@@ -100,6 +102,12 @@ class Registry {
   // Ed25519 verify with the success memo of spec §4.2 step 5.
   bool verify(const PublicKey& key, std::string_view challenge, const Signature& sig);
   VerifyCache& verify_cache() { return cache_; }
+  const VerifyCache& verify_cache() const { return cache_; }
+
+  // The webhook / audit-export side as the ops see it (net/rpc/outbound_status.h);
+  // attached by the host, null when nothing delivers (registry fixture, follower).
+  const OutboundStatus* outbound() const { return outbound_; }
+  void set_outbound(const OutboundStatus* o) { outbound_ = o; }
 
   // Counters for metrics (the admin issue exposes them).
   struct Counters {
@@ -107,8 +115,16 @@ class Registry {
     uint64_t reaped = 0;
     uint64_t key_rotations = 0;
     uint64_t trust_reports = 0;
+    uint64_t deregistrations = 0;  // deregister requests that removed a node
+    uint64_t trust_revocations = 0;
+    uint64_t handshake_requests = 0;  // delivered to an inbox
+    // Signature checks by outcome: verify() (a memo hit counts as ok) and the
+    // heartbeat's own checks; a heartbeat inside its skip window checks nothing.
+    uint64_t signatures_ok = 0;
+    uint64_t signatures_failed = 0;
   };
   Counters& counters() { return counters_; }
+  const Counters& counters() const { return counters_; }
 
   static int64_t system_now_ns();
 
@@ -122,6 +138,7 @@ class Registry {
   VerifyCache cache_;
   Counters counters_;
   bool standby_ = false;
+  const OutboundStatus* outbound_ = nullptr;
 };
 
 }  // namespace pilot::rpc
