@@ -53,6 +53,18 @@ CREATE TABLE beacons(id INTEGER NOT NULL, addr TEXT, registered_ns INTEGER NOT N
 CREATE TABLE settings(key TEXT NOT NULL, value TEXT);
 )sql";
 
+// The audit view (projections/audit.h). Snapshots written before it have none of
+// these tables: they load with an empty audit view, and the chain restarts from an
+// empty prev_hash at the next entry (pilot-log replay from seq 1 rebuilds the whole
+// chain while the log reaches back that far).
+constexpr const char* kAuditSchema = R"sql(
+CREATE TABLE audit_meta(head TEXT NOT NULL, total INTEGER NOT NULL);
+CREATE TABLE audit_entries(ordinal INTEGER NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
+                           action TEXT NOT NULL, network_id INTEGER NOT NULL, node_id INTEGER NOT NULL,
+                           details TEXT, prev_hash TEXT, hash TEXT NOT NULL);
+CREATE TABLE audit_counts(action TEXT NOT NULL, count INTEGER NOT NULL);
+)sql";
+
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -239,6 +251,8 @@ struct SnapshotAccess {
   static void read_nodes(Db& db, Directory& d);
   static void check_directory(Directory& d);
   static void check_networks(Networks& n);
+  static void write_audit(const AuditLog& a, Db& db);
+  static void read_audit(Db& db, uint64_t last_seq, AuditLog& a);
 };
 
 void SnapshotAccess::write(const State& s, Db& db) {
@@ -330,7 +344,85 @@ void SnapshotAccess::write(const State& s, Db& db) {
     Stmt st(db, "INSERT INTO settings VALUES(?,?)");
     for_each_setting(s.settings, [&](const char* key, const std::string& value) { st.insert(key, value); });
   }
+  write_audit(s.audit, db);
   db.exec("COMMIT");
+}
+
+void SnapshotAccess::write_audit(const AuditLog& a, Db& db) {
+  db.exec(kAuditSchema);
+  {
+    Stmt st(db, "INSERT INTO audit_meta VALUES(?,?)");
+    st.insert(a.head_, a.total_);
+  }
+  {
+    Stmt st(db, "INSERT INTO audit_entries VALUES(?,?,?,?,?,?,?,?,?)");
+    for (size_t i = 0; i < a.size(); ++i) {
+      const AuditEntry& e = a.at(i);
+      st.insert(i, e.seq, e.time, e.action_name(), e.network_id, e.node_id, e.details, e.prev_hash, e.hash);
+    }
+  }
+  {
+    Stmt st(db, "INSERT INTO audit_counts VALUES(?,?)");
+    for (size_t i = 0; i < kAuditActionCount; ++i)
+      if (a.counts_[i] != 0) st.insert(audit_action_name(static_cast<AuditAction>(i)), a.counts_[i]);
+  }
+}
+
+void SnapshotAccess::read_audit(Db& db, uint64_t last_seq, AuditLog& a) {
+  {
+    Stmt st(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='audit_meta'");
+    if (!st.row() || st.i64(0) == 0) return;  // written before the audit view existed
+  }
+  {
+    Stmt st(db, "SELECT head, total FROM audit_meta");
+    if (!st.row()) corrupt("no audit_meta row");
+    a.head_ = st.str(0);
+    a.total_ = st.u<uint64_t>(1, "audit total");
+    if (st.row()) corrupt("more than one audit_meta row");
+  }
+  auto action = [](Stmt& st, int c) {
+    auto act = audit_action_from_name(st.bytes(c));
+    if (!act) corrupt("unknown audit action " + st.str(c));
+    return *act;
+  };
+  std::vector<AuditEntry> entries;
+  {
+    Stmt st(db,
+            "SELECT ordinal, seq, time, action, network_id, node_id, details, prev_hash, hash FROM audit_entries "
+            "ORDER BY rowid");
+    while (st.row()) {
+      if (st.u<uint64_t>(0, "audit ordinal") != entries.size()) corrupt("audit rows out of order");
+      AuditEntry& e = entries.emplace_back();
+      e.seq = st.u<uint64_t>(1, "audit seq");
+      e.time = st.i64(2);
+      e.action = action(st, 3);
+      e.network_id = st.u<uint16_t>(4, "audit network_id");
+      e.node_id = st.u<uint32_t>(5, "audit node_id");
+      e.details = st.str(6);
+      e.prev_hash = st.str(7);
+      e.hash = st.str(8);
+      if (e.seq == 0 || e.seq > last_seq || (entries.size() > 1 && e.seq < entries[entries.size() - 2].seq))
+        corrupt("audit entry seq out of order or past the snapshot");
+    }
+  }
+  // The ring keeps the newest min(total, capacity) entries, chained, the head last.
+  if (entries.size() != std::min<uint64_t>(a.total_, AuditLog::kCapacity))
+    corrupt("audit entries do not match the total");
+  if (auto bad = audit_chain_break(entries)) corrupt("audit hash chain broken at entry " + std::to_string(*bad));
+  if (a.head_ != (entries.empty() ? std::string() : entries.back().hash))
+    corrupt("audit head is not the newest entry's hash");
+  uint64_t counted = 0;
+  {
+    Stmt st(db, "SELECT action, count FROM audit_counts ORDER BY rowid");
+    while (st.row()) {
+      uint64_t& c = a.counts_[static_cast<size_t>(action(st, 0))];
+      if (c != 0) corrupt("audit action counted twice");
+      c = st.u<uint64_t>(1, "audit count");
+      if (__builtin_add_overflow(counted, c, &counted)) corrupt("audit counts overflow");
+    }
+  }
+  if (counted != a.total_) corrupt("audit counts do not add up to the total");
+  a.ring_ = std::move(entries);
 }
 
 void SnapshotAccess::read_nodes(Db& db, Directory& d) {
@@ -545,6 +637,7 @@ void SnapshotAccess::read(Db& db, const std::string& path, State& s) {
       if (!known) corrupt("unknown setting " + key);
     }
   }
+  read_audit(db, s.last_seq, s.audit);
 }
 
 void SnapshotAccess::check_directory(Directory& d) {

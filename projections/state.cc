@@ -10,6 +10,7 @@
 namespace pilot {
 
 void State::apply(const EventMeta& m, const Event& ev) {
+  audit.record(m, ev, *this);
   std::visit(
       [&](const auto& e) {
         constexpr bool kDirectory = requires { directory.apply(m, e); };
@@ -184,6 +185,20 @@ void dump_settings(std::string& out, const Settings& s) {
                 " client_id=" + q(i.client_id) + " tenant_id=" + q(i.tenant_id) + " domain=" + q(i.domain));
 }
 
+void dump_audit(std::string& out, const AuditLog& a) {
+  line(out, "audit total=" + std::to_string(a.total()) + " kept=" + std::to_string(a.size()) + " head=" + a.head());
+  for (size_t i = 0; i < kAuditActionCount; ++i)
+    if (a.counts()[i] != 0)
+      line(out, "audit_count " + std::string(audit_action_name(static_cast<AuditAction>(i))) + " " +
+                    std::to_string(a.counts()[i]));
+  for (size_t i = 0; i < a.size(); ++i) {
+    const AuditEntry& e = a.at(i);
+    line(out, "audit_entry seq=" + std::to_string(e.seq) + " time=" + e.timestamp() +
+                  " action=" + std::string(e.action_name()) + " network=" + std::to_string(e.network_id) + " node=" +
+                  std::to_string(e.node_id) + " details=" + q(e.details) + " prev=" + e.prev_hash + " hash=" + e.hash);
+  }
+}
+
 }  // namespace
 
 std::string State::debug_dump() const {
@@ -195,6 +210,7 @@ std::string State::debug_dump() const {
   dump_networks(out, networks);
   dump_trust(out, trust);
   dump_settings(out, settings);
+  dump_audit(out, audit);
   return out;
 }
 

@@ -8,5 +8,7 @@ namespace pilot::logtool {
 int run_verify(const Options& o);
 int run_dump(const Options& o);
 int run_stats(const Options& o);
+int run_replay(const Options& o);
+int run_export(const Options& o);
 
 }  // namespace pilot::logtool

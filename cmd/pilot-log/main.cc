@@ -1,5 +1,6 @@
-// pilot-log: offline verify / dump / stats of a data directory's log. See
-// `pilot-log --help`; the work happens in verify.cc, dump.cc and stats.cc.
+// pilot-log: offline verify / dump / stats / replay / export of a data directory's
+// log. See `pilot-log --help`; the work happens in verify.cc, dump.cc, stats.cc,
+// replay.cc and export.cc (the last two fold the log with fold.cc).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
     case Command::kVerify: return run_verify(opts);
     case Command::kDump: return run_dump(opts);
     case Command::kStats: return run_stats(opts);
+    case Command::kReplay: return run_replay(opts);
+    case Command::kExport: return run_export(opts);
     case Command::kNone: break;
   }
   return 2;

@@ -1,5 +1,6 @@
 #include "cmd/pilot-log/options.h"
 
+#include "admin/audit_format.h"
 #include "core/time_format.h"
 
 namespace pilot::logtool {
@@ -11,13 +12,16 @@ std::optional<Command> command_from_name(std::string_view name) {
   if (name == "verify") return Command::kVerify;
   if (name == "dump") return Command::kDump;
   if (name == "stats") return Command::kStats;
+  if (name == "replay") return Command::kReplay;
+  if (name == "export") return Command::kExport;
   return std::nullopt;
 }
 
 // Options that take a value; `--name=value` and `--name value` both work.
 bool takes_value(std::string_view name) {
   return name == "--data-dir" || name == "-d" || name == "--from" || name == "--to" || name == "--from-time" ||
-         name == "--to-time";
+         name == "--to-time" || name == "--out" || name == "-o" || name == "--format" || name == "--hec-host" ||
+         name == "--hec-source" || name == "--hec-index";
 }
 
 bool allowed(Command c, std::string_view name) {
@@ -25,9 +29,19 @@ bool allowed(Command c, std::string_view name) {
   switch (c) {
     case Command::kDump: return name == "--from" || name == "--to" || name == "--from-time" || name == "--to-time";
     case Command::kStats: return name == "--json";
+    case Command::kReplay: return name == "--to" || name == "--to-time" || name == "--out" || name == "-o";
+    case Command::kExport:
+      return name == "--format" || name == "--from" || name == "--to" || name == "--from-time" || name == "--to-time" ||
+             name == "--out" || name == "-o" || name == "--hec-host" || name == "--hec-source" || name == "--hec-index";
     case Command::kVerify:
     case Command::kNone: return false;
   }
+  return false;
+}
+
+bool allowed_anywhere(std::string_view name) {
+  for (Command c : {Command::kVerify, Command::kDump, Command::kStats, Command::kReplay, Command::kExport})
+    if (allowed(c, name)) return true;
   return false;
 }
 
@@ -42,6 +56,12 @@ std::optional<uint64_t> parse_seq_arg(std::string_view text) {
       return std::nullopt;
   }
   return v;
+}
+
+std::optional<SeqOrTime> parse_seq_or_time_arg(std::string_view text) {
+  if (auto seq = parse_seq_arg(text)) return SeqOrTime{seq, std::nullopt};
+  if (auto t = parse_rfc3339(text)) return SeqOrTime{std::nullopt, t};
+  return std::nullopt;
 }
 
 std::optional<int64_t> parse_time_arg(std::string_view text) {
@@ -112,7 +132,7 @@ ParseStatus parse_options(const std::vector<std::string>& args, const char* env_
   }
 
   for (const auto& [name, value] : given) {
-    if (!allowed(out.command, name) && !allowed(Command::kDump, name) && !allowed(Command::kStats, name)) {
+    if (!allowed_anywhere(name)) {
       error = "unknown option " + name;
       return ParseStatus::kError;
     }
@@ -120,7 +140,7 @@ ParseStatus parse_options(const std::vector<std::string>& args, const char* env_
   }
   if (help) return ParseStatus::kHelp;
   if (out.command == Command::kNone) {
-    error = "missing command (verify, dump or stats)";
+    error = "missing command (verify, dump, stats, replay or export)";
     return ParseStatus::kError;
   }
 
@@ -136,12 +156,13 @@ ParseStatus parse_options(const std::vector<std::string>& args, const char* env_
       }
       data_dir = value;
     } else if (name == "--from" || name == "--to") {
-      auto v = parse_seq_arg(value);
+      auto v = parse_seq_or_time_arg(value);
       if (!v) {
-        error = name + " wants a sequence number, got '" + value + "'";
+        error = name + " wants a sequence number or an RFC 3339 time (2026-03-03T00:00:00Z), got '" + value + "'";
         return ParseStatus::kError;
       }
-      (name == "--from" ? out.from_seq : out.to_seq) = *v;
+      if (v->seq) (name == "--from" ? out.from_seq : out.to_seq) = *v->seq;
+      if (v->time_ns) (name == "--from" ? out.from_time_ns : out.to_time_ns) = *v->time_ns;
     } else if (name == "--from-time" || name == "--to-time") {
       auto v = parse_time_arg(value);
       if (!v) {
@@ -151,7 +172,29 @@ ParseStatus parse_options(const std::vector<std::string>& args, const char* env_
       (name == "--from-time" ? out.from_time_ns : out.to_time_ns) = *v;
     } else if (name == "--json") {
       out.json = true;
+    } else if (name == "--out" || name == "-o") {
+      if (value.empty()) {
+        error = "empty " + name;
+        return ParseStatus::kError;
+      }
+      out.out_path = value;
+    } else if (name == "--format") {
+      if (!admin::audit_format_from_name(value)) {
+        error = "--format wants jsonl, csv, cef or splunk, got '" + value + "'";
+        return ParseStatus::kError;
+      }
+      out.format = value;
+    } else if (name == "--hec-host") {
+      out.hec_host = value;
+    } else if (name == "--hec-source") {
+      out.hec_source = value;
+    } else if (name == "--hec-index") {
+      out.hec_index = value;
     }
+  }
+  if (out.command == Command::kExport && out.format.empty()) {
+    error = "export needs --format (jsonl, csv, cef or splunk)";
+    return ParseStatus::kError;
   }
   if (out.from_seq > out.to_seq) {
     error = "--from is after --to";
@@ -190,7 +233,7 @@ std::string usage_text(Command command) {
              "options:\n" +
              common;
     case Command::kDump:
-      return "usage: pilot-log dump [--data-dir DIR] [--from SEQ] [--to SEQ]\n"
+      return "usage: pilot-log dump [--data-dir DIR] [--from SEQ|TIME] [--to SEQ|TIME]\n"
              "                      [--from-time T] [--to-time T]\n"
              "\n"
              "Prints one JSON object per event to stdout:\n"
@@ -203,6 +246,7 @@ std::string usage_text(Command command) {
              "options:\n"
              "  --from SEQ           first sequence number (inclusive; seeks, no full scan)\n"
              "  --to SEQ             last sequence number (inclusive; stops reading there)\n"
+             "                       (an RFC 3339 time there means --from-time / --to-time)\n"
              "  --from-time T        only records at or after T (inclusive)\n"
              "  --to-time T          only records at or before T (inclusive)\n"
              "                       T is RFC 3339 (2026-03-03T00:00:00Z, 2026-03-03T01:00:00.5+01:00)\n"
@@ -219,16 +263,67 @@ std::string usage_text(Command command) {
              "options:\n"
              "  --json               print one JSON object instead of text\n" +
              common;
+    case Command::kReplay:
+      return "usage: pilot-log replay [--data-dir DIR] [--to SEQ|TIME] [--out FILE.db]\n"
+             "\n"
+             "Rebuilds the rendezvous state as of a point in the log: folds every record\n"
+             "from the start of the log up to and including --to, exactly as the server\n"
+             "applies them (nodes, networks, trust, settings and the audit view). Without\n"
+             "--out it prints the state as sorted text, one fact per line; with --out it\n"
+             "writes a SQLite snapshot that the server and `load_snapshot` read. When the\n"
+             "log's early segments are gone, it starts from DIR/snapshot.db if that is at or\n"
+             "before the target, and says so on stderr. Progress goes to stderr (a\n"
+             "percentage on a terminal, else one summary line). Exits 0, or 1 when the log\n"
+             "is damaged before the target (the FAIL line, as verify prints it, goes to\n"
+             "stderr) or the target cannot be reached.\n"
+             "\n"
+             "options:\n"
+             "  --to SEQ|TIME        last record to apply: a sequence number, or an RFC 3339\n"
+             "                       time (the fold stops before the first record later\n"
+             "                       than it); default: the end of the log\n"
+             "  --to-time T          the same as --to TIME; T may also be unix seconds\n"
+             "  -o, --out FILE.db    write a SQLite snapshot instead of printing\n" +
+             common;
+    case Command::kExport:
+      return "usage: pilot-log export --format jsonl|csv|cef|splunk [--data-dir DIR]\n"
+             "                        [--from SEQ|TIME] [--to SEQ|TIME] [--out FILE]\n"
+             "\n"
+             "Writes the audit trail (spec §12: action, network, node, details, RFC 3339\n"
+             "time, hash chain) of the records in the range, one record per line:\n"
+             "  jsonl   {\"seq\",\"timestamp\",\"action\",\"network_id\",\"node_id\",\"details\",\n"
+             "           \"prev_hash\",\"hash\"}\n"
+             "  csv     the same columns, RFC 4180, with a header row, CRLF line ends\n"
+             "  cef     CEF:0|Pilot|Registry|1.0|<action>|<action>|<severity>|dvc=... msg=...\n"
+             "  splunk  Splunk HEC event JSON: {\"time\",\"host\",\"source\",\"sourcetype\",\n"
+             "           \"index\"?,\"event\":{\"action\",\"network_id\",\"node_id\",\"details\"}}\n"
+             "The audit view is folded from the start of the log (hashes chain across the\n"
+             "whole history), so the whole log up to --to is read. Progress and the exit\n"
+             "status are as for replay.\n"
+             "\n"
+             "options:\n"
+             "  --format F           jsonl, csv, cef or splunk (required)\n"
+             "  --from SEQ|TIME      first record (inclusive): a sequence number or an RFC 3339 time\n"
+             "  --to SEQ|TIME        last record (inclusive)\n"
+             "  --from-time T        only records at or after T (RFC 3339 or unix seconds)\n"
+             "  --to-time T          only records at or before T\n"
+             "  -o, --out FILE       write to FILE instead of stdout\n"
+             "  --hec-host H         splunk: the \"host\" field (default: this machine's hostname)\n"
+             "  --hec-source S       splunk: the \"source\" field (default: pilot-registry)\n"
+             "  --hec-index I        splunk: the \"index\" field (default: none)\n" +
+             common;
     case Command::kNone: break;
   }
   return "usage: pilot-log <command> [--data-dir DIR] [options]\n"
          "\n"
-         "Offline tool for a Pilot rendezvous data directory (reads DIR/log, never writes).\n"
+         "Offline tool for a Pilot rendezvous data directory (reads DIR/log and\n"
+         "DIR/snapshot.db, never writes to DIR).\n"
          "\n"
          "commands:\n"
          "  verify   check every record, the hash chain and segment continuity\n"
          "  dump     print events as JSON lines, optionally filtered by seq or time\n"
          "  stats    counts per event kind, terms, sizes and the state of the tail\n"
+         "  replay   rebuild the state as of a sequence number or time (text or SQLite)\n"
+         "  export   the audit trail as JSON lines, CSV, syslog CEF or Splunk HEC events\n"
          "\n"
          "options:\n" +
          common +

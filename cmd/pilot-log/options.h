@@ -1,4 +1,4 @@
-// Command line of pilot-log: `pilot-log <verify|dump|stats> [--data-dir DIR] [options]`.
+// Command line of pilot-log: `pilot-log <verify|dump|stats|replay|export> [--data-dir DIR] [options]`.
 #pragma once
 
 #include <cstdint>
@@ -9,18 +9,27 @@
 
 namespace pilot::logtool {
 
-enum class Command { kNone, kVerify, kDump, kStats };
+enum class Command { kNone, kVerify, kDump, kStats, kReplay, kExport };
 
 struct Options {
   Command command = Command::kNone;
   std::string data_dir;  // --data-dir, else $PILOT_DATA_DIR, else ./pilot-data
-  // dump: both ranges inclusive; a record is printed when it is inside both.
+  // dump, export: both ranges inclusive; a record is selected when it is inside both.
+  // replay: the state after the last record inside both (`--to`).
   uint64_t from_seq = 1;
   uint64_t to_seq = UINT64_MAX;
   std::optional<int64_t> from_time_ns;
   std::optional<int64_t> to_time_ns;
   // stats
   bool json = false;
+  // replay, export: where to write (replay: a SQLite snapshot; export: the records);
+  // empty = stdout (replay prints the state as text).
+  std::string out_path;
+  // export
+  std::string format;    // jsonl | csv | cef | splunk
+  std::string hec_host;  // splunk "host"; empty = this machine's hostname
+  std::string hec_source;
+  std::string hec_index;
 
   std::string log_dir() const { return data_dir + "/log"; }
 };
@@ -44,5 +53,12 @@ std::optional<int64_t> parse_time_arg(std::string_view text);
 
 // Decimal uint64, no sign, no junk.
 std::optional<uint64_t> parse_seq_arg(std::string_view text);
+
+// --from / --to: a sequence number (digits only) or an RFC 3339 time.
+struct SeqOrTime {
+  std::optional<uint64_t> seq;
+  std::optional<int64_t> time_ns;
+};
+std::optional<SeqOrTime> parse_seq_or_time_arg(std::string_view text);
 
 }  // namespace pilot::logtool
