@@ -55,25 +55,52 @@ Writer::Writer(WriterOptions opts) : opts_(std::move(opts)) {}
 std::unique_ptr<Writer> Writer::open(WriterOptions opts, const RecoveryResult& rec, std::string& error) {
   if (!ensure_dir(opts.log_dir, error)) return nullptr;
   std::unique_ptr<Writer> w(new Writer(std::move(opts)));
-  w->last_seq_ = rec.last_seq;
-  w->last_hash_ = rec.last_hash;
-  w->term_ = std::max(w->opts_.term, rec.last_term);
-  w->durable_seq_ = rec.last_seq;
-  w->synced_seq_ = w->written_seq_ = rec.last_seq;
-  if (rec.segment.empty()) {
-    w->seg_used_ = UINT64_MAX;  // the first append opens a segment
-  } else {
-    w->fd_ = ::open(rec.segment.c_str(), O_RDWR | O_CLOEXEC);
-    if (w->fd_ < 0) {
-      error = "cannot open segment " + rec.segment + ": " + std::strerror(errno);
-      return nullptr;
-    }
-    w->seg_path_ = rec.segment;
-    w->file_off_ = rec.end_offset;
-    w->seg_used_ = rec.end_offset;
-  }
-  w->thread_ = std::thread([p = w.get()] { p->writer_main(); });
+  if (!w->resume(rec, error)) return nullptr;
   return w;
+}
+
+bool Writer::reopen(const RecoveryResult& rec, std::string& error) {
+  if (thread_.joinable() || !callbacks_.empty()) {
+    error = "Writer::reopen: the writer is still open or has callbacks to run";
+    return false;
+  }
+  {
+    std::lock_guard lk(mu_);
+    pending_.clear();
+    stop_ = false;
+    writer_idle_ = false;
+    flush_requested_ = 0;
+  }
+  seg_path_.clear();
+  file_off_ = 0;
+  if (!resume(rec, error)) return false;
+  closed_ = false;
+  return true;
+}
+
+bool Writer::resume(const RecoveryResult& rec, std::string& error) {
+  last_seq_ = rec.last_seq;
+  last_hash_ = rec.last_hash;
+  term_ = std::max(opts_.term, rec.last_term);
+  durable_seq_ = rec.last_seq;
+  {
+    std::lock_guard lk(mu_);
+    synced_seq_ = written_seq_ = rec.last_seq;
+  }
+  if (rec.segment.empty()) {
+    seg_used_ = UINT64_MAX;  // the first append opens a segment
+  } else {
+    fd_ = ::open(rec.segment.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd_ < 0) {
+      error = "cannot open segment " + rec.segment + ": " + std::strerror(errno);
+      return false;
+    }
+    seg_path_ = rec.segment;
+    file_off_ = rec.end_offset;
+    seg_used_ = rec.end_offset;
+  }
+  thread_ = std::thread([this] { writer_main(); });
+  return true;
 }
 
 Writer::~Writer() { close(); }
@@ -98,10 +125,11 @@ uint64_t Writer::append_raw(uint16_t kind, std::string_view payload, int64_t tim
       c.new_segment = true;
       c.first_seq = seq;
       c.prev_hash = last_hash_;
+      c.first_append_ns = now_ns();
       pending_.push_back(std::move(c));
       seg_used_ = kSegmentHeaderSize;
     } else if (pending_.empty() || pending_.back().bytes.size() >= kMaxBatchBytes) {
-      pending_.emplace_back();
+      pending_.emplace_back().first_append_ns = now_ns();
     }
     Chunk& c = pending_.back();
     last_hash_ = append_record(c.bytes, last_hash_, seq, term_, time_ns, kind, payload);
@@ -112,6 +140,7 @@ uint64_t Writer::append_raw(uint16_t kind, std::string_view payload, int64_t tim
   }
   if (wake) work_cv_.notify_one();
   if (cb) callbacks_.emplace_back(seq, std::move(cb));
+  if (kind < appended_by_kind_.size()) ++appended_by_kind_[kind];
   return seq;
 }
 
@@ -196,7 +225,9 @@ void Writer::sync_file() {
   uint64_t t0 = now_ns();
   if (sync_fd(fd_) != 0) die("fdatasync failed");
   uint64_t dt = now_ns() - t0;
+  hist_.fsync_ns.observe(dt);
   std::lock_guard lk(mu_);
+  if (written_seq_ > synced_seq_) hist_.batch_records.observe(written_seq_ - synced_seq_);
   synced_seq_ = written_seq_;
   stats_.fsyncs++;
   stats_.fsync_ns_total += dt;
@@ -249,6 +280,10 @@ void Writer::writer_main() {
         stats_.bytes += bytes;
       }
       durable_seq_.store(mode == FsyncPolicy::Mode::kAlways ? synced_seq_ : written_seq_, std::memory_order_release);
+    }
+    if (!work.empty()) {
+      const uint64_t t = now_ns();
+      for (const Chunk& c : work) hist_.commit_ns.observe(t - c.first_append_ns);
     }
     work.clear();
     durable_cv_.notify_all();

@@ -21,6 +21,7 @@
 // error and aborts the process; restart runs recovery.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -34,6 +35,7 @@
 #include <vector>
 
 #include "core/events.h"
+#include "core/histogram.h"
 #include "log/format.h"
 #include "log/recovery.h"
 
@@ -69,12 +71,32 @@ struct WriterStats {
   uint64_t fsync_ns_total = 0;
 };
 
+// Latency and batching histograms for /metrics, recorded on the writer thread (one
+// clock read per chunk written, none per record) and readable from any thread.
+struct WriterHistograms {
+  static constexpr std::array<uint64_t, 16> kLatencyBoundsNs{
+      50'000,     100'000,    250'000,     500'000,     1'000'000,   2'500'000,     5'000'000,     10'000'000,
+      25'000'000, 50'000'000, 100'000'000, 250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000, 10'000'000'000};
+  static constexpr std::array<uint64_t, 15> kBatchBounds{1,   2,   4,    8,    16,   32,   64,   128,
+                                                         256, 512, 1024, 2048, 4096, 8192, 16384};
+  // From the first append of a chunk (a batch, or its first MiB) until the chunk was
+  // durable in the --fsync sense, i.e. until its callbacks may fire.
+  AtomicHistogram commit_ns{kLatencyBoundsNs};
+  AtomicHistogram fsync_ns{kLatencyBoundsNs};   // each fdatasync of the log
+  AtomicHistogram batch_records{kBatchBounds};  // records one fdatasync made durable (>0)
+};
+
 class Writer {
  public:
   using Callback = std::function<void(uint64_t seq)>;
 
   // Continues the log recovered by recover() (which must have run first).
   static std::unique_ptr<Writer> open(WriterOptions opts, const RecoveryResult& recovered, std::string& error);
+  // After close() (every callback run): continue the log as recovered again, on the
+  // same object — a follower that truncated a divergent tail (net/replication/
+  // rewind.h) keeps the writer every other component holds. Term = max(options' term,
+  // the recovered last term), as in open().
+  bool reopen(const RecoveryResult& recovered, std::string& error);
   ~Writer();  // close()
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -99,6 +121,8 @@ class Writer {
   const Hash& last_hash() const { return last_hash_; }
   uint64_t term() const { return term_; }
   void set_term(uint64_t t) { term_ = t; }
+  // Records appended through this writer by event kind (index = kind, < 64).
+  const std::array<uint64_t, 64>& appended_by_kind() const { return appended_by_kind_; }
 
   // Blocks until everything appended so far is durable (also under batch-ms/none).
   void flush();
@@ -117,6 +141,7 @@ class Writer {
   // Blocks until durable_seq() > after or the timeout passes; returns durable_seq().
   uint64_t wait_durable(uint64_t after, std::chrono::milliseconds timeout) const;
   WriterStats stats() const;
+  const WriterHistograms& histograms() const { return hist_; }
   bool closed() const { return closed_.load(); }
 
  private:
@@ -128,9 +153,11 @@ class Writer {
     Hash prev_hash{};
     std::string bytes;
     uint64_t last_seq = 0;
+    uint64_t first_append_ns = 0;  // steady clock (WriterHistograms::commit_ns)
   };
 
   explicit Writer(WriterOptions opts);
+  bool resume(const RecoveryResult& rec, std::string& error);  // open() and reopen()
   void writer_main();
   void open_segment_file(const Chunk& c);
   void sync_file();
@@ -144,6 +171,7 @@ class Writer {
   uint64_t term_ = 0;
   uint64_t seg_used_ = 0;  // bytes in the current segment including pending
   std::deque<std::pair<uint64_t, Callback>> callbacks_;
+  std::array<uint64_t, 64> appended_by_kind_{};
 
   // shared with the writer thread
   mutable std::mutex mu_;
@@ -156,6 +184,7 @@ class Writer {
   std::atomic<uint64_t> durable_seq_{0};
   std::atomic<bool> closed_{false};
   WriterStats stats_;
+  WriterHistograms hist_;
 
   // writer-thread state
   int fd_ = -1;

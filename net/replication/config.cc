@@ -12,7 +12,8 @@ void add_replication_flags(Flags& f, ReplicationConfig& c) {
   f.add_string(&c.follow, "follow", nullptr,
                "run as a follower of the leader's replication listener at HOST:PORT (read ops only)");
   f.add_string(&c.mode, "replication", nullptr,
-               "async (reply after the local fsync) or sync (also after a follower's ack, see --sync-timeout)");
+               "async (reply after the local fsync) or sync (also after a follower's ack, see --sync-timeout; on a "
+               "follower: once promoted)");
   f.add_duration(&c.sync_timeout_ns, "sync-timeout", nullptr,
                  "sync mode: a reply waits this long for a follower's ack, then replication degrades to async");
   f.add_duration(&c.send_timeout_ns, "repl-send-timeout", nullptr,
@@ -27,7 +28,8 @@ std::string check_replication_flags(const ReplicationConfig& c) {
     auto hp = rpc::split_host_port(c.follow);
     if (!hp || hp->port.empty()) return "--follow \"" + c.follow + "\" is not HOST:PORT";
   }
-  if (c.sync() && !c.is_leader()) return "--replication=sync needs a leader: --repl-token and no --follow";
+  // A follower may be configured sync too: it takes effect once it is promoted.
+  if (c.sync() && c.token.empty()) return "--replication=sync needs --repl-token (a leader, or a follower to promote)";
   if (c.sync_timeout_ns <= 0 || c.send_timeout_ns <= 0)
     return "--sync-timeout and --repl-send-timeout must be positive";
   if (c.max_followers < 1) return "--repl-max-followers must be at least 1";

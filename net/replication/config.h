@@ -3,7 +3,9 @@
 //   leader    the default when --repl-token is set: listens on --repl-addr for
 //             followers and streams its log to them;
 //   follower  --follow HOST:PORT: takes the leader's log, serves the read ops of the
-//             spec's standby list, refuses writes;
+//             spec's standby list, refuses writes; `rendezvous promote` makes it a
+//             leader (with --repl-token it then listens on --repl-addr, and
+//             --replication applies);
 //   alone     no token: no replication listener at all (so several test servers on
 //             one machine never fight over :9100).
 #pragma once

@@ -48,6 +48,7 @@ bool Follower::streaming() const { return conn_ && conn_->welcomed; }
 void Follower::start() {
   if (started_) return;
   started_ = true;
+  caught_up_ns_ = mono_ns();
   uv_timer_init(loop_, &retry_timer_);
   uv_timer_init(loop_, &tick_timer_);
   retry_timer_.data = tick_timer_.data = this;
@@ -55,7 +56,7 @@ void Follower::start() {
   uv_timer_start(
       &tick_timer_, [](uv_timer_t* t) { static_cast<Follower*>(t->data)->tick(); }, kTickMs, kTickMs);
   LOG_INFO("replication: following %s from seq %llu (term %llu)", opts_.leader_addr.c_str(),
-           (unsigned long long)writer_.last_seq(), (unsigned long long)writer_.term());
+           (unsigned long long)writer_.last_seq(), (unsigned long long)local_term());
   connect();
 }
 
@@ -66,6 +67,9 @@ void Follower::stop(std::function<void()> done) {
     return;
   }
   stopping_ = true;
+  // Stopped for good (shutdown, or promoted): no leader to lag behind any more.
+  caught_up_ns_ = 0;
+  leader_durable_ = 0;
   close_conn("stopping", /*warn=*/false, -1);
   if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(resolving_));
   auto closed = [](uv_handle_t* h) {
@@ -154,7 +158,7 @@ void Follower::on_connected(Conn* c, int status) {
   Hello h;
   h.token = opts_.token;
   h.last_seq = writer_.last_seq();
-  h.term = writer_.term();
+  h.term = local_term();
   h.last_hash = writer_.last_hash();
   write(c, encode(h));
   start_reading(c);
@@ -238,17 +242,16 @@ bool Follower::on_frame(Conn* c, uint8_t type, std::string_view body) {
       close_conn("refused", /*warn=*/false, opts_.max_backoff_ns);
       return false;
     }
+    if (t == MsgType::kRewind) {
+      on_rewind(body);
+      return false;
+    }
     auto w = t == MsgType::kWelcome ? decode_welcome(body) : std::nullopt;
     if (!w) {
       close_conn("expected a welcome from the leader", true, opts_.max_backoff_ns);
       return false;
     }
-    if (w->term < writer_.term()) {
-      LOG_ERROR("replication: the leader %s is at term %llu, below ours (%llu): not following it",
-                opts_.leader_addr.c_str(), (unsigned long long)w->term, (unsigned long long)writer_.term());
-      close_conn("stale leader", /*warn=*/false, opts_.max_backoff_ns);
-      return false;
-    }
+    if (!accept_term(w->term, "welcome")) return false;
     c->welcomed = true;
     backoff_ns_ = opts_.min_backoff_ns;
     failures_ = 0;
@@ -274,20 +277,60 @@ bool Follower::on_frame(Conn* c, uint8_t type, std::string_view body) {
     if (writer_.last_seq() - writer_.durable_seq() > opts_.max_unsynced) paused_ = true;
   } else if (t == MsgType::kKeepalive) {
     auto k = decode_keepalive(body);
-    if (!k || k->term < writer_.term()) {
-      close_conn(k ? "the leader's term went below ours" : "malformed keepalive", true, opts_.max_backoff_ns);
+    if (!k) {
+      close_conn("malformed keepalive", true, opts_.max_backoff_ns);
       return false;
     }
+    if (!accept_term(k->term, "keepalive")) return false;
     leader_durable_ = std::max(leader_durable_, k->durable_seq);
   } else {
     close_conn("unexpected frame type " + std::to_string(type) + " from the leader", true, opts_.max_backoff_ns);
     return false;
   }
+  if (writer_.last_seq() >= leader_durable_) caught_up_ns_ = mono_ns();
   if (!caught_up_logged_ && writer_.last_seq() >= leader_durable_) {
     caught_up_logged_ = true;
     LOG_INFO("replication: caught up with the leader at seq %llu", (unsigned long long)writer_.last_seq());
   }
   return true;
+}
+
+uint64_t Follower::local_term() const { return std::max(writer_.term(), terms_ ? terms_->seen() : 0); }
+
+bool Follower::accept_term(uint64_t term, const char* what) {
+  if (term < local_term()) {
+    // A leader that has been replaced must not feed us: its records would fork the
+    // log of the leader that replaced it.
+    const std::string why = "its " + std::string(what) + " says term " + std::to_string(term) +
+                            ", below the term we have seen (" + std::to_string(local_term()) + ")";
+    if (why != last_refusal_)
+      LOG_ERROR("replication: not following %s: %s; retrying every %lld ms", opts_.leader_addr.c_str(), why.c_str(),
+                (long long)(opts_.max_backoff_ns / 1000000));
+    last_refusal_ = why;
+    close_conn("stale leader", /*warn=*/false, opts_.max_backoff_ns);
+    return false;
+  }
+  std::string error;
+  if (terms_ && term > terms_->seen() && !terms_->observe(term, error))
+    LOG_ERROR("replication: cannot remember term %llu: %s", (unsigned long long)term, error.c_str());
+  return true;
+}
+
+void Follower::on_rewind(const std::string_view body) {
+  auto m = decode_rewind(body);
+  if (!m) return close_conn("malformed rewind frame from the leader", true, opts_.max_backoff_ns);
+  if (!accept_term(m->term, "rewind")) return;
+  // No more frames from this connection; the log may be rebuilt under us below.
+  close_conn("rewind", /*warn=*/false, -1);
+  LOG_WARN(
+      "replication: our log (seq %llu) is not on the log of the leader %s (term %llu): finding the common "
+      "prefix",
+      (unsigned long long)writer_.last_seq(), opts_.leader_addr.c_str(), (unsigned long long)m->term);
+  const bool cut = on_rewind_ && on_rewind_(*m);
+  if (!on_rewind_) LOG_ERROR("replication: this follower cannot rewind its log (no handler); retrying later");
+  // A rewind that could not be done will not fix itself soon: do not make the leader
+  // scan its log every two seconds for it.
+  schedule_retry(cut ? opts_.min_backoff_ns : 5 * opts_.max_backoff_ns);
 }
 
 // Registers for the writer's next durability step (once at a time): acks go out from

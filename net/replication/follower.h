@@ -5,9 +5,10 @@
 //   1. resolve and connect to the leader; send hello with the local log's last seq,
 //      term and hash (what was appended, durable or not: the writer will make those
 //      durable, so resuming after them leaves no gap and repeats nothing);
-//   2. a refuse frame is logged and retried later (the operator may fix a token; a
-//      diverged log needs truncation, which is future work); a welcome starts the
-//      stream;
+//   2. a refuse frame is logged and retried later (the operator may fix a token); a
+//      rewind frame (our last record is not on the leader's log: we were a leader
+//      that has been replaced) goes to the rewind handler, which cuts our divergent
+//      tail (rewind.h), and we say hello again; a welcome starts the stream;
 //   3. each records frame goes through the Applier (checked, appended, applied); a
 //      record that fails a check drops the connection before anything after it is
 //      touched;
@@ -18,6 +19,11 @@
 //   6. EOF, an error, or nothing from the leader for read_timeout (it sends a keepalive
 //      every second when idle): close, and connect again after a backoff that doubles
 //      from min_backoff to max_backoff and starts over after a welcome.
+//
+// Terms: the hello says the highest term this node has seen (the writer's, or the term
+// file's, term_store.h). A welcome, keepalive or rewind below it comes from a leader
+// that has been replaced: it is refused (logged) and retried later. A higher one is
+// remembered in the term file before anything else happens.
 #pragma once
 
 #include <uv.h>
@@ -29,6 +35,8 @@
 #include "core/rw_mutex.h"
 #include "log/writer.h"
 #include "net/replication/applier.h"
+#include "net/replication/messages.h"
+#include "net/replication/term_store.h"
 #include "projections/state.h"
 
 namespace pilot::repl {
@@ -52,13 +60,25 @@ class Follower {
   Follower(const Follower&) = delete;
   Follower& operator=(const Follower&) = delete;
 
+  // Before start(). `terms` (may be null: the writer's term only) is raised by
+  // welcomes and rewinds. `on_rewind` carries out a rewind on the loop thread and says
+  // whether the log was cut (then hello again at once) or not (logged; retried later).
+  void set_terms(TermStore* terms) { terms_ = terms; }
+  void set_rewind_handler(std::function<bool(const Rewind&)> on_rewind) { on_rewind_ = std::move(on_rewind); }
+
   void start();
-  // Closes the connection and the timers; `done` once every handle is closed.
+  // Closes the connection and the timers; `done` once every handle is closed. For
+  // good: a promoted node stops its follower this way (it then reports no lag).
   void stop(std::function<void()> done);
 
   bool streaming() const;
   // The leader's durable seq as last heard (welcome, keepalive): lag = this − ours.
   uint64_t leader_durable_seq() const { return leader_durable_; }
+  // Steady-clock ns when this follower last held every record the leader had reported
+  // durable (start() counts as such a moment). While behind or not streaming, now −
+  // this is how many seconds it lags (/metrics): it keeps growing while the leader is
+  // unreachable.
+  int64_t caught_up_ns() const { return caught_up_ns_; }
 
   struct Conn;  // one connection attempt (follower.cc)
 
@@ -72,6 +92,11 @@ class Follower {
   bool on_frame(Conn* c, uint8_t type, std::string_view body);
   void write(Conn* c, std::string bytes);
   void send_ack(bool force);
+  // The highest term we know of: a leader below it has been replaced.
+  uint64_t local_term() const;
+  // False (connection closed) if `term` is below ours; else remembers it.
+  bool accept_term(uint64_t term, const char* what);
+  void on_rewind(const std::string_view body);
   void want_durable();
   void close_conn(const std::string& why, bool warn, int64_t retry_ns);
   void schedule_retry(int64_t delay_ns);
@@ -83,12 +108,15 @@ class Follower {
   log::Writer& writer_;
   FollowerOptions opts_;
   Applier applier_;
+  TermStore* terms_ = nullptr;
+  std::function<bool(const Rewind&)> on_rewind_;
   uv_timer_t retry_timer_{};
   uv_timer_t tick_timer_{};
   uv_getaddrinfo_t* resolving_ = nullptr;
   Conn* conn_ = nullptr;
   int64_t backoff_ns_ = 0;
   uint64_t leader_durable_ = 0;
+  int64_t caught_up_ns_ = 0;
   uint64_t acked_ = 0;         // last durable seq sent in an ack on this connection
   int64_t last_ack_ns_ = 0;    // when it was sent
   bool durable_wait_ = false;  // a Writer::on_durable callback is pending

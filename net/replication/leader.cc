@@ -184,6 +184,17 @@ void Leader::note_ack(uint64_t seq) {
   if (seq > cur && on_ack_) on_ack_();
 }
 
+bool Leader::note_newer_term(uint64_t term, const std::string& peer) {
+  uint64_t cur = newer_term_.load();
+  while (term > cur && !newer_term_.compare_exchange_weak(cur, term)) {
+  }
+  if (term <= cur) return false;
+  LOG_ERROR("replication: %s says a leader at term %llu exists; this leader is at term %llu and has been replaced",
+            peer.c_str(), (unsigned long long)term, (unsigned long long)term_.load());
+  if (on_newer_term_) on_newer_term_(term, peer);
+  return true;
+}
+
 void Leader::stop(int64_t drain_ms) {
   if (stopping_.exchange(true)) return;
   if (accept_thread_.joinable()) {

@@ -9,6 +9,11 @@
 // a follower that stops reading fills its socket buffers and is dropped after
 // --repl-send-timeout without progress.
 //
+// Fencing: a hello whose term is above ours (a follower of a newer leader, or the
+// newer leader itself fencing us, fencer.h) means this leader has been replaced. It is
+// refused, and `on_newer_term` tells the host, which stops taking writes. A hello whose
+// position is not on our log gets a rewind frame instead of a refusal (rewind.h).
+//
 // Acknowledgements come back on the same connection. acked_seq() is the highest seq
 // any follower has made durable since this leader started (one follower is enough for
 // sync mode, as in a leader/follower pair; an acknowledged record stays on that
@@ -52,6 +57,12 @@ class Leader {
   Leader(const Leader&) = delete;
   Leader& operator=(const Leader&) = delete;
 
+  // Before start(): called (on a session thread) when a hello shows a term above ours,
+  // once per higher term.
+  void set_on_newer_term(std::function<void(uint64_t term, const std::string& peer)> fn) {
+    on_newer_term_ = std::move(fn);
+  }
+
   // Binds and starts accepting; logs "replication: listening on <addr>".
   bool start(std::string& error);
   std::string bound_address() const { return bound_; }
@@ -69,12 +80,16 @@ class Leader {
   void accept_main();
   void reap(bool all);
   void note_ack(uint64_t seq);
+  // True the first time `term` (above ours) is seen; tells the host.
+  bool note_newer_term(uint64_t term, const std::string& peer);
 
   LeaderOptions opts_;
   std::string log_dir_;
   const log::Writer& writer_;
   std::atomic<uint64_t> term_;
   std::function<void()> on_ack_;
+  std::function<void(uint64_t, const std::string&)> on_newer_term_;
+  std::atomic<uint64_t> newer_term_{0};  // highest term above ours seen in a hello
   int listen_fd_ = -1;
   int wake_fd_[2] = {-1, -1};  // a pipe: stop() wakes the accept thread
   std::string bound_;

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace pilot::repl {
@@ -63,7 +64,7 @@ class In {
 
 uint32_t max_body(MsgType t) { return t == MsgType::kRecords ? kMaxRecordsBody : kMaxControlBody; }
 
-bool known_type(uint8_t t) { return t >= 1 && t <= 6; }
+bool known_type(uint8_t t) { return t >= 1 && t <= 7; }
 
 }  // namespace
 
@@ -116,6 +117,16 @@ std::string encode(const Ack& m) { return Out(MsgType::kAck).u64(m.durable_seq).
 
 std::string encode(const Keepalive& m) { return Out(MsgType::kKeepalive).u64(m.term).u64(m.durable_seq).done(); }
 
+std::string encode(const Rewind& m) {
+  const size_t n = std::min(m.points.size(), kMaxRewindPoints);
+  Out out(MsgType::kRewind);
+  out.u64(m.term).u16(static_cast<uint16_t>(n));
+  for (size_t i = 0; i < n; ++i)
+    out.u64(m.points[i].seq)
+        .raw(std::string_view(reinterpret_cast<const char*>(m.points[i].hash.data()), m.points[i].hash.size()));
+  return out.done();
+}
+
 std::string records_header(size_t body_bytes) {
   std::string h(kFrameHeaderSize, '\0');
   for (int i = 0; i < 4; ++i) h[i] = static_cast<char>((body_bytes >> (8 * i)) & 0xff);
@@ -167,6 +178,23 @@ std::optional<Keepalive> decode_keepalive(std::string_view body) {
   In in(body);
   Keepalive m;
   if (!in.u64(m.term) || !in.u64(m.durable_seq) || !in.at_end()) return std::nullopt;
+  return m;
+}
+
+std::optional<Rewind> decode_rewind(std::string_view body) {
+  In in(body);
+  Rewind m;
+  uint16_t n = 0;
+  if (!in.u64(m.term) || !in.u16(n) || n > kMaxRewindPoints) return std::nullopt;
+  for (uint16_t i = 0; i < n; ++i) {
+    LogPoint p;
+    std::string_view hash;
+    if (!in.u64(p.seq) || !in.raw(p.hash.size(), hash)) return std::nullopt;
+    if (p.seq == 0 || (!m.points.empty() && p.seq >= m.points.back().seq)) return std::nullopt;
+    std::memcpy(p.hash.data(), hash.data(), hash.size());
+    m.points.push_back(p);
+  }
+  if (!in.at_end()) return std::nullopt;
   return m;
 }
 

@@ -13,6 +13,10 @@
 //                       refuse     a code and a reason; the leader closes
 //                       records    whole log records exactly as on the leader's disk
 //                       keepalive  the leader's term and durable seq, when idle
+//                       rewind     the follower's last record is not on the leader's log:
+//                                  the leader's term and hashes at a few seqs, so the
+//                                  follower can find the last record both logs share
+//                                  and cut what follows it; the leader closes
 //   follower → leader   ack        the follower's durable seq
 //
 // Record bytes are never re-encoded: a records body is a run of log/FORMAT.md records,
@@ -24,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "log/format.h"
 
@@ -48,6 +53,7 @@ enum class MsgType : uint8_t {
   kRecords = 4,
   kAck = 5,
   kKeepalive = 6,
+  kRewind = 7,
 };
 
 // Why a leader refused a follower (then closed). The text says the rest.
@@ -92,12 +98,30 @@ struct Keepalive {
   uint64_t durable_seq = 0;
 };
 
+// One record of the leader's log: its seq and chain hash.
+struct LogPoint {
+  uint64_t seq = 0;
+  log::Hash hash{};
+  bool operator==(const LogPoint&) const = default;
+};
+
+// The answer to a hello whose (last seq, hash) is not on the leader's log and whose
+// term is not above the leader's (net/replication/rewind.h has the story). Points are
+// strictly descending, every seq >= 1, at most kMaxRewindPoints of them.
+inline constexpr size_t kMaxRewindPoints = 48;
+struct Rewind {
+  uint64_t term = 0;  // the leader's term: records cut must all be older
+  std::vector<LogPoint> points;
+};
+static_assert(8 + 2 + kMaxRewindPoints * (8 + 32) <= kMaxControlBody, "a rewind frame is a control frame");
+
 // Whole frames (header + body).
 std::string encode(const Hello& m);
 std::string encode(const Welcome& m);
 std::string encode(const Refuse& m);
 std::string encode(const Ack& m);
 std::string encode(const Keepalive& m);
+std::string encode(const Rewind& m);  // at most kMaxRewindPoints points are sent
 // Only the header of a records frame: the body (record bytes) is sent as it is.
 std::string records_header(size_t body_bytes);
 
@@ -108,6 +132,8 @@ std::optional<Welcome> decode_welcome(std::string_view body);
 std::optional<Refuse> decode_refuse(std::string_view body);
 std::optional<Ack> decode_ack(std::string_view body);
 std::optional<Keepalive> decode_keepalive(std::string_view body);
+// Also nullopt for points out of order, a seq 0, or more than kMaxRewindPoints.
+std::optional<Rewind> decode_rewind(std::string_view body);
 
 struct Frame {
   MsgType type = MsgType::kHello;

@@ -11,6 +11,7 @@
 #include "core/logging.h"
 #include "net/replication/leader.h"
 #include "net/replication/record_source.h"
+#include "net/replication/rewind.h"
 
 namespace pilot::repl {
 namespace {
@@ -115,15 +116,42 @@ bool Session::send(int64_t timeout_ns, std::string_view header, std::string_view
   return true;
 }
 
-void Session::refuse(RefuseCode code, const std::string& reason) {
-  LOG_WARN("replication: refused %s: %s: %s", peer_.c_str(), to_string(code), reason.c_str());
+void Session::refuse(RefuseCode code, const std::string& reason, bool quiet) {
+  if (quiet)
+    LOG_DEBUG("replication: refused %s: %s: %s", peer_.c_str(), to_string(code), reason.c_str());
+  else
+    LOG_WARN("replication: refused %s: %s: %s", peer_.c_str(), to_string(code), reason.c_str());
+  send_and_close(encode(Refuse{code, reason}));
+}
+
+void Session::rewind(const Hello& h, uint64_t durable) {
+  Rewind m;
+  m.term = leader_.term();
+  std::string error;
+  if (!rewind_points(leader_.log_dir_, h.last_seq, durable, m.points, error)) {
+    LOG_ERROR("replication: %s", error.c_str());
+    return refuse(RefuseCode::kLogError, error);
+  }
+  LOG_WARN(
+      "replication: follower %s ends at seq %llu (hash %s, term %llu), which is not on this leader's log (durable "
+      "seq %llu): sent it %zu rewind points%s so it can cut its divergent tail",
+      peer_.c_str(), (unsigned long long)h.last_seq, log::hash_hex(h.last_hash).substr(0, 16).c_str(),
+      (unsigned long long)h.term, (unsigned long long)durable, m.points.size(),
+      m.points.empty()
+          ? ""
+          : (" (seq " + std::to_string(m.points.front().seq) + " down to " + std::to_string(m.points.back().seq) + ")")
+                .c_str());
+  send_and_close(encode(m));
+}
+
+void Session::send_and_close(const std::string& frame) {
   if (dropped_.exchange(true)) return;
   // Best effort and briefly: the peer may not be reading at all.
-  if (send(int64_t{1000000000}, encode(Refuse{code, reason}))) {
+  if (send(int64_t{1000000000}, frame)) {
     ::shutdown(fd_, SHUT_WR);
     // Read what the peer still sends until it closes (or a second passes): closing
-    // with unread input would reset the connection and could destroy the refuse
-    // frame before the peer reads it.
+    // with unread input would reset the connection and could destroy the last frame
+    // before the peer reads it.
     char sink[4096];
     const int64_t deadline = mono_ns() + 1000000000;
     while (wait_fd(fd_, POLLIN, deadline) && ::recv(fd_, sink, sizeof sink, 0) > 0) {
@@ -187,8 +215,12 @@ bool Session::admit(const Hello& h) {
   // our records would fork its log.
   const uint64_t term = leader_.term();
   if (h.term > term) {
+    // Loud once per newer term (the leader logs it and fences the host); the newer
+    // leader keeps knocking (fencer.h), which is not news.
+    const bool news = leader_.note_newer_term(h.term, peer_);
     refuse(RefuseCode::kStaleTerm,
-           "the follower has seen term " + std::to_string(h.term) + ", this leader is at term " + std::to_string(term));
+           "the follower has seen term " + std::to_string(h.term) + ", this leader is at term " + std::to_string(term),
+           /*quiet=*/!news);
     return false;
   }
   if (leader_.followers() >= leader_.opts_.max_followers) {
@@ -204,13 +236,9 @@ void Session::stream(const Hello& h) {
   const uint64_t durable = writer.durable_seq();
   switch (src.seek(h.last_seq, h.last_hash, durable)) {
     case RecordSource::Seek::kOk: break;
-    case RecordSource::Seek::kAhead:
-      return refuse(RefuseCode::kDiverged, "the follower's log reaches seq " + std::to_string(h.last_seq) +
-                                               ", this leader's only " + std::to_string(durable) +
-                                               ": it holds records this leader does not have");
-    case RecordSource::Seek::kDiverged:
-      return refuse(RefuseCode::kDiverged, "the follower's record " + std::to_string(h.last_seq) + " (hash " +
-                                               log::hash_hex(h.last_hash) + ") is not this leader's");
+    case RecordSource::Seek::kAhead:     // records this leader does not have
+    case RecordSource::Seek::kDiverged:  // or another record at its last seq
+      return rewind(h, durable);
     case RecordSource::Seek::kNeedSnapshot:
       return refuse(RefuseCode::kNeedSnapshot, "records after seq " + std::to_string(h.last_seq) +
                                                    " are no longer in this leader's log (snapshot transfer is "

@@ -2,8 +2,10 @@
 //
 //   1. read the hello (bounded in size and time), check the version, the token
 //      (constant time), the term (a follower that has seen a higher term than ours
-//      must not take records from us) and that the follower's last record is on our
-//      log with the same hash; any failure is a refuse frame and a close;
+//      must not take records from us — and we have been replaced: the leader is told)
+//      and that the follower's last record is on our log with the same hash; any
+//      failure is a refuse frame and a close — except a follower whose last record is
+//      not on our log, which gets a rewind frame (rewind.h) and a close;
 //   2. send welcome, then records: a RecordSource reads durable records from the
 //      segments and they go out in frames of about batch_bytes, catch-up and live
 //      alike; keepalives when there is nothing to send;
@@ -50,7 +52,10 @@ class Session {
   // Blocks until sent; false (reason in send_error_) after `timeout_ns` without the
   // kernel taking a byte, or on error.
   bool send(int64_t timeout_ns, std::string_view header, std::string_view body = {});
-  void refuse(RefuseCode code, const std::string& reason);
+  void refuse(RefuseCode code, const std::string& reason, bool quiet = false);
+  void rewind(const Hello& h, uint64_t durable);
+  // Sends one last frame, half-closes and lets the peer read it before closing.
+  void send_and_close(const std::string& frame);
   void drop(const std::string& why, bool warn = true);
 
   Leader& leader_;

@@ -2,16 +2,21 @@
 // in-process Leader. What the process tests cannot pin down: reading pauses while the
 // follower's disk is behind (bounded memory), acks reach the leader, and a leader
 // that goes away and comes back on the same port is followed again from where the log
-// ends.
+// ends, and a "leader" below the term the follower has seen is not followed.
 #include "net/replication/follower.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "net/replication/leader.h"
+#include "net/replication/term_store.h"
 #include "test/replication/log_dir.h"
 
 namespace pilot::repl {
@@ -59,12 +64,13 @@ class FollowerSide {
     uv_loop_close(&loop_);
   }
 
-  void follow(uint16_t port, FollowerOptions o = {}) {
+  void follow(uint16_t port, FollowerOptions o = {}, TermStore* terms = nullptr) {
     o.leader_addr = "127.0.0.1:" + std::to_string(port);
     o.token = kToken;
     o.min_backoff_ns = 10'000'000;
     o.max_backoff_ns = 50'000'000;
     follower_ = std::make_unique<Follower>(&loop_, state_, state_mu_, *writer_, o);
+    follower_->set_terms(terms);
     follower_->start();
   }
   // Runs the loop until `pred` holds (true) or the time is up (false).
@@ -80,6 +86,7 @@ class FollowerSide {
   }
   log::Writer& writer() { return *writer_; }
   State& state() { return state_; }
+  const std::string& data_dir() const { return dir_.root; }
 
  private:
   std::atomic<bool>& hold_;
@@ -164,6 +171,104 @@ TEST(Follower, FollowsALeaderThatComesBackOnTheSamePort) {
   ASSERT_TRUE(f.run_until([&] { return leader->acked_seq() == 1500; }));
   EXPECT_EQ(f.state().debug_dump(), leader_log.state().debug_dump());
   leader->stop(0);
+}
+
+// A scripted leader on a raw socket: for each connection, reads the hello, answers with
+// a welcome of the given term, and records what came back (an ack means the follower
+// took the welcome) until the follower closes.
+class ScriptedLeader {
+ public:
+  explicit ScriptedLeader(uint64_t term) : term_(term) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 4);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedLeader() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  int connections() const { return connections_; }
+  int acks() const { return acks_; }
+  uint64_t hello_term() const { return hello_term_; }
+
+ private:
+  void serve() {
+    for (;;) {
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      timeval tv{2, 0};  // the test's loop may not be running to close its side
+      ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      std::string buf;
+      char tmp[4096];
+      bool welcomed = false;
+      for (;;) {
+        Frame f;
+        std::string why;
+        if (next_frame(buf, f, why) == FrameStatus::kFrame) {
+          if (f.type == MsgType::kHello) {
+            hello_term_ = decode_hello(f.body)->term;
+            const std::string w = encode(Welcome{kProtocolVersion, term_, 0});
+            (void)!::send(c, w.data(), w.size(), MSG_NOSIGNAL);
+            welcomed = true;
+          } else if (f.type == MsgType::kAck && welcomed) {
+            ++acks_;
+            break;
+          }
+          buf.erase(0, f.consumed);
+          continue;
+        }
+        ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
+        if (n <= 0) break;
+        buf.append(tmp, static_cast<size_t>(n));
+      }
+      ++connections_;
+      ::close(c);
+      if (acks_ > 0) return;  // taken: one follower is all this leader serves
+    }
+  }
+  uint64_t term_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::atomic<int> connections_{0}, acks_{0};
+  std::atomic<uint64_t> hello_term_{0};
+};
+
+TEST(Follower, FollowsNoLeaderBelowTheTermItHasSeenAndRemembersAHigherOne) {
+  std::atomic<bool> hold{false};
+  std::unique_ptr<TermStore> terms, g_terms;  // outlive the followers that use them
+  FollowerSide f(hold);
+  terms = std::make_unique<TermStore>(f.data_dir());
+  std::string err;
+  ASSERT_TRUE(terms->load(err)) << err;
+  ASSERT_TRUE(terms->observe(2, err)) << err;  // e.g. it was promoted once, or heard of term 2
+  {
+    ScriptedLeader stale(1);
+    f.follow(stale.port(), {}, terms.get());
+    ASSERT_TRUE(f.run_until([&] { return stale.connections() >= 2; }));  // refused, and again later
+    EXPECT_EQ(stale.hello_term(), 2u);                                   // it said which term it has seen
+    EXPECT_EQ(stale.acks(), 0);                                          // and never took the welcome
+  }
+  ScriptedLeader newer(5);
+  FollowerSide g(hold);
+  g_terms = std::make_unique<TermStore>(g.data_dir());
+  ASSERT_TRUE(g_terms->load(err)) << err;
+  ASSERT_TRUE(g_terms->observe(2, err)) << err;
+  g.follow(newer.port(), {}, g_terms.get());
+  ASSERT_TRUE(g.run_until([&] { return newer.acks() > 0; }));
+  EXPECT_EQ(g_terms->seen(), 5u);
+  TermStore reread(g.data_dir());
+  ASSERT_TRUE(reread.load(err)) << err;
+  EXPECT_EQ(reread.terms(), (Terms{5, 0}));  // on disk before the stream starts
 }
 
 }  // namespace

@@ -1,13 +1,16 @@
 // The leader's replication listener in-process, driven by a hand-written client: what
 // it streams (catch-up, live, keepalives), what it refuses (token, version, term,
-// divergence, garbage, too many followers) and whom it drops (a follower that stops
+// garbage, too many followers), the rewind points a diverged follower gets, the
+// higher terms it reports (fencing), and whom it drops (a follower that stops
 // reading, one that acknowledges what it never got).
 #include "net/replication/leader.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "net/replication/applier.h"
 #include "test/replication/log_dir.h"
@@ -137,12 +140,29 @@ TEST_F(LeaderTest, RefusesBadHellos) {
       },
       RefuseCode::kBadVersion, "version");
   refused([&](ReplClient& c) { c.hello(kToken, 0, term + 1); }, RefuseCode::kStaleTerm, "term");
+  // A follower whose last record is not on this log is not refused: it gets the
+  // leader's hashes at a few seqs to find where the logs part (rewind.h), then a close.
+  auto rewound = [&](uint64_t seq, const log::Hash& hash) {
+    ReplClient c(port);
+    c.hello(kToken, seq, term, hash);
+    auto g = c.frame();
+    EXPECT_TRUE(g && g->type == MsgType::kRewind);
+    auto m = g ? decode_rewind(g->body) : std::nullopt;
+    EXPECT_TRUE(m);
+    EXPECT_TRUE(c.wait_closed(5s));
+    return m.value_or(Rewind{});
+  };
   LogDir other;
   other.append_stream(100, 77);
-  refused([&](ReplClient& c) { c.hello(kToken, 100, term, other.writer().last_hash()); }, RefuseCode::kDiverged,
-          "is not this leader's");
-  refused([&](ReplClient& c) { c.hello(kToken, 201, term, log.writer().last_hash()); }, RefuseCode::kDiverged,
-          "does not have");
+  Rewind m = rewound(100, other.writer().last_hash());  // another record at seq 100
+  EXPECT_EQ(m.term, term);
+  ASSERT_FALSE(m.points.empty());
+  EXPECT_EQ(m.points.front().seq, 100u);
+  m = rewound(201, log.writer().last_hash());  // records this leader does not have
+  ASSERT_FALSE(m.points.empty());
+  EXPECT_EQ(m.points.front().seq, 200u);
+  EXPECT_EQ(m.points.front().hash, log.writer().last_hash());
+  EXPECT_LE(m.points.size(), kMaxRewindPoints);
   refused([](ReplClient& c) { c.send_bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"); }, RefuseCode::kBadFrame,
           "unknown frame type");
   refused([](ReplClient& c) { c.send_bytes(std::string("\xff\xff\x00\x00\x01", 5)); }, RefuseCode::kBadFrame,
@@ -159,6 +179,42 @@ TEST_F(LeaderTest, RefusesBadHellos) {
   c.hello(kToken);
   welcome(c);
   follow_until(c, follower, 200);
+}
+
+// A hello above our term: a newer leader exists. Refused, and the host is told once
+// per higher term (it fences itself); the same term again is not news.
+TEST_F(LeaderTest, AHelloFromAHigherTermTellsTheHostOncePerTerm) {
+  log.append_stream(50, 3);
+  log.writer().flush();
+  const uint64_t term = log.writer().term();
+  std::mutex mu;
+  std::vector<std::pair<uint64_t, std::string>> told;
+  LeaderOptions o;
+  o.listen_addr = "127.0.0.1:0";
+  o.token = kToken;
+  leader = std::make_unique<Leader>(o, log.log_dir(), log.writer(), term);
+  leader->set_on_newer_term([&](uint64_t t, const std::string& peer) {
+    std::lock_guard lk(mu);
+    told.emplace_back(t, peer);
+  });
+  std::string err;
+  ASSERT_TRUE(leader->start(err)) << err;
+  const std::string a = leader->bound_address();
+  port = static_cast<uint16_t>(std::stoi(a.substr(a.rfind(':') + 1)));
+  for (uint64_t t : {term + 1, term + 1, term + 3, term + 2}) {
+    ReplClient c(port);
+    c.hello(kToken, 0, t);
+    EXPECT_EQ(c.refusal().code, RefuseCode::kStaleTerm);
+    EXPECT_TRUE(c.wait_closed(5s));
+  }
+  ReplClient wrong(port);
+  wrong.hello("not-the-token", 0, term + 9);  // the token comes first: no fencing by strangers
+  EXPECT_EQ(wrong.refusal().code, RefuseCode::kBadToken);
+  std::lock_guard lk(mu);
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_EQ(told[0].first, term + 1);
+  EXPECT_EQ(told[1].first, term + 3);
+  EXPECT_NE(told[0].second.find("127.0.0.1:"), std::string::npos);
 }
 
 TEST_F(LeaderTest, SilentConnectionsAreClosedAfterTheHelloTimeout) {

@@ -121,8 +121,8 @@ TEST(ReplMessages, FramingNeedsMoreUnknownTypesAndOversizedLengths) {
   EXPECT_EQ(next_frame(ack + ack, f, why), FrameStatus::kFrame);
   EXPECT_EQ(f.consumed, ack.size());
 
-  EXPECT_EQ(next_frame(std::string("\0\0\0\0\x07", 5), f, why), FrameStatus::kBad);
-  EXPECT_NE(why.find("unknown frame type 7"), std::string::npos);
+  EXPECT_EQ(next_frame(std::string("\0\0\0\0\x08", 5), f, why), FrameStatus::kBad);
+  EXPECT_NE(why.find("unknown frame type 8"), std::string::npos);
   EXPECT_EQ(next_frame(std::string("\0\0\0\0\0", 5), f, why), FrameStatus::kBad);
   // "GET " as a length is far over the control limit: refused on the header alone.
   EXPECT_EQ(next_frame("GET / HTTP/1.1\r\n", f, why), FrameStatus::kBad);

@@ -18,12 +18,14 @@
 #include "test/replication/cluster.h"
 #include "test/replication/mutation_load.h"
 #include "test/replication/repl_client.h"
+#include "test/replication/same_data.h"
 
 namespace pilot {
 namespace {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
+using repltest::expect_same_data;
 using repltest::follower_options;
 using repltest::kReplToken;
 using repltest::leader_options;
@@ -35,42 +37,6 @@ using testsupport::Registry;
 
 std::string err_of(const json& r) {
   return r.value("type", "") == "error" ? r.value("error", "") : "<" + r.dump() + ">";
-}
-
-// Both data directories, after both servers stopped: the same records with the same
-// bytes in the same segment files, and snapshots (written at SIGTERM) of the same state.
-void expect_same_data(const std::string& a, const std::string& b) {
-  log::Scanner sa(a + "/log", 1, true), sb(b + "/log", 1, true);
-  log::Record ra, rb;
-  uint64_t n = 0;
-  for (;;) {
-    auto x = sa.next(ra), y = sb.next(rb);
-    ASSERT_EQ(x, y) << "after seq " << n;
-    if (x != log::Scanner::Status::kRecord) {
-      EXPECT_EQ(x, log::Scanner::Status::kEnd) << sa.error().what << " / " << sb.error().what;
-      break;
-    }
-    ++n;
-    ASSERT_EQ(ra.seq, rb.seq);
-    ASSERT_EQ(ra.hash, rb.hash) << "seq " << ra.seq;
-    ASSERT_EQ(ra.time_ns, rb.time_ns);
-    ASSERT_EQ(ra.payload, rb.payload);
-  }
-  EXPECT_GT(n, 0u);
-  auto segs_a = log::list_segments(a + "/log"), segs_b = log::list_segments(b + "/log");
-  ASSERT_EQ(segs_a.size(), segs_b.size());
-  for (size_t i = 0; i < segs_a.size(); ++i) {
-    std::ifstream fa(segs_a[i].path, std::ios::binary), fb(segs_b[i].path, std::ios::binary);
-    std::string ba((std::istreambuf_iterator<char>(fa)), {}), bb((std::istreambuf_iterator<char>(fb)), {});
-    EXPECT_TRUE(ba == bb) << "segment " << segs_a[i].path << " differs from " << segs_b[i].path;
-  }
-  std::string ea, eb;
-  auto la = load_snapshot(a + "/snapshot.db", &ea), lb = load_snapshot(b + "/snapshot.db", &eb);
-  ASSERT_TRUE(la) << ea;
-  ASSERT_TRUE(lb) << eb;
-  EXPECT_EQ(la->last_seq, n);
-  EXPECT_EQ(lb->last_seq, n);
-  EXPECT_TRUE(la->debug_dump() == lb->debug_dump()) << "snapshots differ";
 }
 
 TEST(Replication, FollowerConvergesUnderLoadAcrossRestartsAndCrashesOfBothSides) {
@@ -277,10 +243,16 @@ TEST(ReplicationPort, BadPeersAreRefusedAndTheLeaderCarriesOn) {
             RefuseCode::kBadFrame);
   EXPECT_EQ(refused([](auto& c) { c.send_bytes(std::string("\x20\x00\x00\x00\x01", 5) + std::string(32, 'x')); }),
             RefuseCode::kBadFrame);
-  // Terms: the leader is at term 0 (no promotion yet); a follower that saw term 1
-  // knows of a newer leader than this one.
-  EXPECT_EQ(refused([](auto& c) { c.hello(kReplToken, 0, 1); }), RefuseCode::kStaleTerm);
-  EXPECT_EQ(refused([](auto& c) { c.hello(kReplToken, 5, 0, log::Hash{}); }), RefuseCode::kDiverged);
+  // A position that is not on the leader's log gets rewind points, not a refusal.
+  // (A hello of a higher term would fence this leader: failover_test.cc.)
+  {
+    repltest::ReplClient c(rp);
+    c.hello(kReplToken, 5, 0, log::Hash{});
+    auto g = c.frame();
+    ASSERT_TRUE(g);
+    EXPECT_EQ(g->type, repl::MsgType::kRewind);
+    EXPECT_TRUE(c.wait_closed(5s));
+  }
 
   // A follower with the wrong token is refused on every try and keeps serving what
   // it has (nothing).
