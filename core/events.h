@@ -232,7 +232,9 @@ struct MemberJoined {
   uint16_t network_id = 0;
   uint32_t node_id = 0;
   Role role = Role::kMember;
-  static void fields(auto& s, auto&& f) { f("network_id", s.network_id), f("node_id", s.node_id), f("role", s.role); }
+  static void fields(auto& s, auto&& f) {
+    f("network_id", s.network_id), f("node_id", s.node_id), f("role", s.role);
+  }
 };
 
 enum class LeaveReason : uint8_t { kLeft = 0, kKicked = 1, kDirectorySync = 2 };
@@ -246,8 +248,12 @@ struct MemberLeft {
   uint16_t network_id = 0;
   uint32_t node_id = 0;
   LeaveReason reason = LeaveReason::kLeft;
+  // Why an operator removed the node (admin API kick, which bypasses RBAC); empty
+  // otherwise. For the audit trail only: apply ignores it.
+  std::string operator_reason;
   static void fields(auto& s, auto&& f) {
-    f("network_id", s.network_id), f("node_id", s.node_id), f("reason", s.reason);
+    f("network_id", s.network_id), f("node_id", s.node_id), f("reason", s.reason),
+        f("operator_reason", s.operator_reason);
   }
 };
 
@@ -287,7 +293,11 @@ struct MemberRoleSet {
   uint16_t network_id = 0;
   uint32_t node_id = 0;
   Role role = Role::kMember;
-  static void fields(auto& s, auto&& f) { f("network_id", s.network_id), f("node_id", s.node_id), f("role", s.role); }
+  // Set when an operator changed the role over the admin API (audit only, as above).
+  std::string operator_reason;
+  static void fields(auto& s, auto&& f) {
+    f("network_id", s.network_id), f("node_id", s.node_id), f("role", s.role), f("operator_reason", s.operator_reason);
+  }
 };
 
 struct MemberTagsSet {

@@ -11,16 +11,25 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 
+#include "admin/backups.h"
+#include "admin/loop_bridge.h"
+#include "admin/metrics.h"
+#include "admin/pulse.h"
+#include "admin/restart_history.h"
 #include "core/ed25519.h"
 #include "core/logging.h"
 #include "log/writer.h"
 #include "net/beacon/log_policy.h"
 #include "net/beacon/service.h"
+#include "net/replication/fencer.h"
 #include "net/replication/follower.h"
 #include "net/replication/leader.h"
+#include "net/replication/rewind.h"
 #include "net/replication/sync_gate.h"
+#include "net/replication/term_store.h"
 #include "projections/store.h"
 
 namespace pilot {
@@ -42,7 +51,30 @@ struct Server {
   std::unique_ptr<repl::Leader> leader;
   std::unique_ptr<repl::Follower> follower;
   std::unique_ptr<repl::SyncGate> sync;  // --replication=sync
-  uv_async_t ack_async{};                // a follower acknowledged more (sync)
+  uint64_t sync_floor = 0;               // records older than this leadership (loop thread)
+  // Promotion and fencing (the "replication roles" block below).
+  std::unique_ptr<repl::TermStore> terms;  // <data-dir>/term
+  std::unique_ptr<repl::Fencer> fencer;    // a promoted node knocking on its old leader
+  uv_async_t newer_term_async{};           // a leader at a higher term exists (any thread)
+  std::mutex newer_mu;
+  uint64_t newer_term = 0;  // under newer_mu
+  std::string newer_who;    // under newer_mu
+  bool promoted = false;    // was a follower, leads now
+  bool fenced = false;      // was a leader, replaced: refuses writes
+  // The admin side (rendezvous --http): destroyed before everything it reads.
+  std::unique_ptr<admin::LoopBridge> bridge;
+  std::unique_ptr<admin::Pulse> pulse;
+  std::unique_ptr<admin::AdminServer> admin;
+  // The webhook / audit export (rendezvous, not a follower); the registry's ops read it.
+  std::unique_ptr<admin::Outbound> outbound;
+  // The same, for /metrics on HTTP threads: set once the outbound side runs (at start,
+  // or on promotion while the admin server already serves).
+  std::atomic<const admin::Outbound*> outbound_for_metrics{nullptr};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();  // pilot_uptime_seconds
+  admin::SnapshotMetrics snapshot_metrics;                                           // any thread
+  std::atomic<bool> stopping_flag{false};                                            // read by /readyz
+  uv_timer_t backup_timer{};
+  uv_async_t ack_async{};  // a follower acknowledged more (sync)
   uv_timer_t sync_timer{};
   std::atomic<uint64_t> snapshot_seq{0};  // last snapshot written (set by the snapshot thread)
   uv_loop_t* loop = nullptr;
@@ -52,6 +84,11 @@ struct Server {
   std::chrono::steady_clock::time_point last_snapshot = std::chrono::steady_clock::now();
   bool stopping = false;
 };
+
+int64_t unix_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // Runs every second: snapshot after snapshot_every new records, or after
 // snapshot_interval seconds if anything changed at all. Only records covered by an
@@ -67,6 +104,7 @@ void maybe_snapshot(Server& s) {
   if (!due) return;
   s.last_snapshot = now;  // a failure is retried at the next interval
   s.snapshotter->start(synced, [&s](const Snapshotter::Result& r) {
+    s.snapshot_metrics.record(r, unix_now_ns());
     if (r.error.empty()) {
       s.snapshot_seq = r.seq;
       LOG_INFO("snapshot: wrote seq %llu in %.2f s", (unsigned long long)r.seq, r.seconds);
@@ -77,12 +115,35 @@ void maybe_snapshot(Server& s) {
   });
 }
 
+// ---- outbound (webhook, live audit export): admin/outbound.h --------------------------
+
+void start_outbound(Server& s) {
+  s.outbound = std::make_unique<admin::Outbound>(s.cfg.outbound, s.dir.root);
+  s.outbound->start(s.loop, s.state, *s.writer);
+  s.registry->registry().set_outbound(s.outbound.get());
+  s.outbound_for_metrics = s.outbound.get();
+}
+
+// After the log is closed: every record is durable, so the last entries go out too,
+// within the spec's 5 s drain; what does not make it is re-sent after the restart.
+void stop_outbound(Server& s) {
+  if (!s.outbound) return;
+  s.outbound->stop(std::chrono::seconds(5));
+  s.registry->registry().set_outbound(nullptr);
+}
+
+// ---- end outbound ------------------------------------------------------------------------
+
 // Second half of shutdown: every connection is closed, so no more appends.
 void finish_shutdown(Server& s) {
   s.writer->close();  // every appended record is durable after this
+  stop_outbound(s);
   // Followers get every record before we go (bounded), so a leader restarted cleanly
   // finds its follower fully caught up.
   if (s.leader) s.leader->stop(1000);
+  if (s.fencer) s.fencer->stop();
+  // No thread sends to it any more (leader sessions and the fencer are joined).
+  uv_close(reinterpret_cast<uv_handle_t*>(&s.newer_term_async), nullptr);
   if (s.sync) {
     // The timer ran until here: replies held at shutdown still degrade rather than wait
     // for a follower that is gone.
@@ -92,6 +153,7 @@ void finish_shutdown(Server& s) {
   s.snapshotter->wait();
   if (s.writer->last_seq() > s.snapshot_seq.load()) {
     auto r = s.snapshotter->run(s.writer->last_seq());
+    s.snapshot_metrics.record(r, unix_now_ns());
     if (r.error.empty())
       LOG_INFO("snapshot: wrote seq %llu in %.2f s", (unsigned long long)r.seq, r.seconds);
     else
@@ -101,6 +163,7 @@ void finish_shutdown(Server& s) {
   uv_close(reinterpret_cast<uv_handle_t*>(&s.sigterm), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&s.sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&s.snapshot_timer), nullptr);
+  if (s.admin) uv_close(reinterpret_cast<uv_handle_t*>(&s.backup_timer), nullptr);
 }
 
 void shutdown(Server& s, const char* why) {
@@ -108,6 +171,14 @@ void shutdown(Server& s, const char* why) {
   s.stopping = true;
   LOG_INFO("%s: shutting down (answering requests in flight, then syncing the log)", why);
   uv_timer_stop(&s.snapshot_timer);
+  s.stopping_flag = true;
+  if (s.admin) {
+    // Queries waiting on this loop get 503 at once; then the HTTP threads can finish.
+    s.bridge->close();
+    s.admin->stop();
+    s.pulse->stop();
+    uv_timer_stop(&s.backup_timer);
+  }
   // The beacon's node table is rebuilt by the daemons' next Discovers: nothing to save.
   // Stopping it first leaves no reader thread on the projections while the rest winds
   // down.
@@ -128,12 +199,15 @@ void size_verify_pool() {
   ::setenv("UV_THREADPOOL_SIZE", std::to_string(std::clamp(cpus, 1L, 128L)).c_str(), 1);
 }
 
+// What sync mode counts as acknowledged: a follower's ack, or older than this leadership.
+uint64_t sync_acked(const Server& s) { return std::max(s.leader->acked_seq(), s.sync_floor); }
+
 // Sync replication: every tick, has a record waited too long for a follower's ack
 // (degrade to async), or has a follower caught up again (resume)?
 void check_sync(Server& s) {
   const int64_t now =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  switch (s.sync->tick(s.writer->durable_seq(), s.leader->acked_seq(), now)) {
+  switch (s.sync->tick(s.writer->durable_seq(), sync_acked(s), now)) {
     case repl::SyncGate::Change::kNone: break;
     case repl::SyncGate::Change::kDegraded:
       LOG_WARN(
@@ -149,6 +223,157 @@ void check_sync(Server& s) {
   }
 }
 
+// ---- replication roles: leader side, promotion, fencing, rewind -----------------------
+// net/replication/README.md ("Failover"). Loop thread, except note_newer_term.
+
+// Any thread (a leader session, the fencer): a leader at a higher term exists. The
+// loop fences this node.
+void note_newer_term(Server& s, uint64_t term, const std::string& who) {
+  {
+    std::lock_guard lk(s.newer_mu);
+    if (term <= s.newer_term) return;
+    s.newer_term = term;
+    s.newer_who = who;
+  }
+  uv_async_send(&s.newer_term_async);
+}
+
+// The replication listener (with --repl-token), at the writer's current term.
+bool start_leader(Server& s, std::string& err) {
+  const repl::ReplicationConfig& rc = s.cfg.replication;
+  if (rc.token.empty()) return true;
+  repl::LeaderOptions lo;
+  lo.listen_addr = rc.listen_addr;
+  lo.token = rc.token;
+  lo.max_followers = rc.max_followers;
+  lo.send_timeout_ns = rc.send_timeout_ns;
+  std::function<void()> on_ack;
+  if (s.sync) on_ack = [a = &s.ack_async] { uv_async_send(a); };
+  auto leader = std::make_unique<repl::Leader>(lo, s.dir.log_dir(), *s.writer, s.writer->term(), on_ack);
+  leader->set_on_newer_term([&s](uint64_t term, const std::string& who) { note_newer_term(s, term, who); });
+  if (!leader->start(err)) return false;
+  s.leader = std::move(leader);
+  return true;
+}
+
+// --replication=sync once a leader listens: replies wait for a follower's ack.
+void enable_sync(Server& s) {
+  if (!s.sync || !s.leader) return;
+  // Records this node had before it began to lead (a restart, a promotion) are not
+  // new writes to wait for: a reply showing them must not hang until a follower
+  // connects.
+  s.sync_floor = s.writer->last_seq();
+  s.registry->server().set_release_gate([&s] { return s.sync->limit(sync_acked(s)); });
+  const uint64_t tick_ms = std::clamp<uint64_t>(uint64_t(s.cfg.replication.sync_timeout_ns / 4000000), 5, 100);
+  uv_timer_start(
+      &s.sync_timer, [](uv_timer_t* t) { check_sync(*static_cast<Server*>(t->data)); }, tick_ms, tick_ms);
+  LOG_INFO("replication: sync: replies wait for a follower's ack (at most %lld ms, then async)",
+           (long long)(s.cfg.replication.sync_timeout_ns / 1000000));
+}
+
+// Nodes get a full stale window from a promotion or a rewind, as from a restart: their
+// heartbeats went to the old leader, and the reaper must not expire everyone at once.
+void touch_all_nodes(Server& s) {
+  rpc::Registry& reg = s.registry->registry();
+  const int64_t now = reg.now_ns();
+  for (auto [id, node] : s.state.directory.nodes()) reg.liveness().touch(id, now);
+}
+
+// A leader at a higher term exists: this node has been replaced. It takes no more
+// writes (the standby gate), and remembers the term, so a restart as-is stays fenced.
+void fence(Server& s, uint64_t term, const std::string& who) {
+  if (term <= s.writer->term()) return;
+  std::string err;
+  if (!s.terms->observe(term, err))
+    LOG_ERROR("replication: cannot remember term %llu: %s", (unsigned long long)term, err.c_str());
+  if (s.fenced || (s.follower && !s.promoted)) return;  // a follower just follows
+  s.fenced = true;
+  s.registry->registry().set_standby(true);
+  if (s.fencer) s.fencer->stop();
+  LOG_ERROR(
+      "replication: FENCED: a leader at term %llu exists (%s); this node leads term %llu and refuses every write from "
+      "now on. To rejoin, restart it with --follow <the new leader's --repl-addr>: records the new leader does not "
+      "have are cut then",
+      (unsigned long long)term, who.c_str(), (unsigned long long)s.writer->term());
+}
+
+// POST /api/admin/promote (loop thread): this follower becomes the leader of a new term.
+admin::PromoteOutcome promote(Server& s) {
+  admin::PromoteOutcome out;
+  const uint64_t before = s.writer->term();
+  out.previous_term = before;
+  out.seq = s.writer->last_seq();
+  auto refuse = [&out](int status, std::string why) {
+    out.status = status;
+    out.error = std::move(why);
+    return out;
+  };
+  if (s.stopping) return refuse(503, "shutting down");
+  if (s.fenced)
+    return refuse(409, "this node was replaced by a leader at term " + std::to_string(s.terms->seen()) +
+                           " and cannot lead again: restart it with --follow to rejoin");
+  if (!s.follower) return refuse(409, "not a follower (started without --follow): there is nothing to promote");
+  if (s.promoted)
+    return refuse(409, "already the leader (term " + std::to_string(before) + "): only a follower can be promoted");
+  const uint64_t term = std::max({before, s.terms->seen(), s.terms->leader()}) + 1;
+  // The listener first: a port that cannot be bound leaves everything as it was.
+  std::string err;
+  s.writer->set_term(term);
+  if (!start_leader(s, err)) {
+    s.writer->set_term(before);
+    return refuse(500, "cannot listen for followers: " + err);
+  }
+  // Persisted before the first write of the new term can be acknowledged.
+  if (!s.terms->become_leader(term, err)) {
+    s.writer->set_term(before);
+    if (s.leader) s.leader->stop(0), s.leader.reset();
+    return refuse(500, "cannot persist the new term: " + err);
+  }
+  s.follower->stop({});
+  s.promoted = true;
+  if (s.admin) s.admin->set_replication(s.leader.get(), nullptr);
+  touch_all_nodes(s);
+  s.registry->registry().set_standby(false);
+  enable_sync(s);
+  if (s.cfg.run_admin) start_outbound(s);
+  const repl::ReplicationConfig& rc = s.cfg.replication;
+  s.fencer = std::make_unique<repl::Fencer>(repl::FencerOptions{rc.follow, rc.token, term},
+                                            [&s](uint64_t t, const std::string& who) { note_newer_term(s, t, who); });
+  s.fencer->start();
+  LOG_WARN("replication: promoted to leader at seq %llu, term %llu (was following %s at term %llu); writes accepted%s",
+           (unsigned long long)out.seq, (unsigned long long)term, rc.follow.c_str(), (unsigned long long)before,
+           s.leader ? ("; followers connect to " + s.leader->bound_address()).c_str() : "");
+  out.term = term;
+  return out;
+}
+
+// A rewind frame from the leader (loop thread): cut our divergent tail, rebuild.
+bool rewind_follower(Server& s, const repl::Rewind& m) {
+  repl::RewindPlan plan;
+  if (std::string why = repl::plan_rewind(s.dir.log_dir(), s.writer->last_seq(), m, plan); !why.empty()) {
+    LOG_ERROR("replication: cannot rejoin the leader %s: %s", s.cfg.replication.follow.c_str(), why.c_str());
+    return false;
+  }
+  if (plan.cut_records == 0) {
+    LOG_ERROR("replication: the leader sees our log as diverged, but we hold no record it lacks; retrying later");
+    return false;
+  }
+  repl::RewindTarget t;
+  t.dir = s.dir;
+  t.segment_bytes = s.cfg.segment_mb << 20;
+  t.writer = s.writer.get();
+  t.state = &s.state;
+  t.state_mu = &s.registry->registry().state_mutex();
+  t.snapshotter = s.snapshotter.get();
+  t.snapshot_seq = s.snapshot_seq.load();
+  const repl::RewindDone done = repl::execute_rewind(t, plan);
+  s.snapshot_seq = done.snapshot_seq;
+  touch_all_nodes(s);
+  return true;
+}
+
+// ---- end replication roles -------------------------------------------------------------
+
 // Each registry connection is a file descriptor and daemons keep theirs open: take
 // every descriptor the hard limit allows (the soft default of 1024 would cap clients).
 void raise_fd_limit() {
@@ -159,6 +384,103 @@ void raise_fd_limit() {
   if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
     LOG_DEBUG("file descriptor limit raised from %llu to %llu", (unsigned long long)before,
               (unsigned long long)rl.rlim_max);
+}
+
+void sweep_backups(Server& s) {
+  const std::string dir = s.dir.root + "/backups";
+  auto r = admin::sweep_backups(dir, s.cfg.admin.backups_max_age_ns / 1000000000, s.cfg.admin.backups_max_count,
+                                unix_now_ns() / 1000000000);
+  if (r.deleted) LOG_INFO("backups: swept %zu old backups from %s (%zu kept)", r.deleted, dir.c_str(), r.kept);
+  for (const auto& e : r.errors) LOG_WARN("backups: cannot delete %s", e.c_str());
+}
+
+// What /metrics reports, as the host is now (loop thread).
+admin::MetricsSources metrics_sources(Server& s) {
+  rpc::RegistryService& reg = *s.registry;
+  admin::MetricsSources src;
+  src.registry = &reg.registry();
+  src.dispatcher = &reg.dispatcher();
+  src.server = &reg.server();
+  src.limiter = &reg.limiter();
+  src.follower = s.promoted ? nullptr : s.follower.get();
+  src.sync = s.sync.get();
+  src.writer = s.writer.get();
+  src.leader = s.leader.get();
+  if (s.beacon) {
+    src.beacon = &s.beacon->engine();
+    src.beacon_server = &s.beacon->server();
+  }
+  src.snapshots = &s.snapshot_metrics;
+  src.log_dir = s.dir.log_dir();
+  src.started = s.started;
+  src.outbound = [&s]() -> std::optional<admin::OutboundMetrics> {
+    const admin::Outbound* o = s.outbound_for_metrics.load();
+    if (!o) return std::nullopt;
+    return o->metrics();
+  };
+  return src;
+}
+
+// The admin HTTP server and what it needs on this loop: the bridge its handlers post
+// queries through, the request pulse, the restart history, the backup sweeper.
+bool start_admin(Server& s, std::string& err) {
+  rpc::RegistryService& reg = *s.registry;
+  s.bridge =
+      std::make_unique<admin::LoopBridge>(s.loop, s.writer.get(), [r = &reg.registry()] { return r->visible_seq(); });
+  s.pulse = std::make_unique<admin::Pulse>(s.loop, [d = &reg.dispatcher()] {
+    uint64_t total = 0;
+    for (const auto& [type, st] : d->stats()) total += st.requests;
+    return total;
+  });
+  s.pulse->start();
+  admin::AdminContext ctx;
+  ctx.bridge = s.bridge.get();
+  ctx.registry = &reg;
+  ctx.state = &s.state;
+  ctx.writer = s.writer.get();
+  ctx.beacon = s.beacon.get();
+  ctx.leader = s.leader.get();
+  ctx.follower = s.follower.get();
+  ctx.breakers = &reg.breakers();
+  ctx.pulse = s.pulse.get();
+  ctx.data_dir = s.dir.root;
+  ctx.admin_token = s.cfg.registry.registry.admin_token;
+  ctx.program = s.cfg.program;
+  ctx.stale_threshold_ns = s.cfg.registry.registry.stale_threshold_ns;
+  ctx.started_unix_ns = unix_now_ns();
+  ctx.restarts = admin::record_start(s.dir.root, ctx.started_unix_ns);
+  ctx.stopping = &s.stopping_flag;
+  ctx.promote = [&s]() -> admin::PromoteOutcome {
+    auto r = s.bridge->call([&s] { return promote(s); }, std::chrono::seconds(10));
+    if (r) return *r;
+    admin::PromoteOutcome o;
+    o.status = 503;
+    o.error = "the server did not answer (shutting down?)";
+    return o;
+  };
+  ctx.snapshot_now = [&s]() -> std::string {
+    // Serialised with the background snapshots by the Snapshotter itself.
+    auto r = s.snapshotter->run(s.writer->synced_seq());
+    s.snapshot_metrics.record(r, unix_now_ns());
+    if (!r.error.empty()) return r.error;
+    if (r.seq > s.snapshot_seq.load()) s.snapshot_seq = r.seq;
+    LOG_INFO("snapshot: wrote seq %llu in %.2f s (requested over HTTP)", (unsigned long long)r.seq, r.seconds);
+    return "";
+  };
+  // Built on the loop thread for every scrape: promotion replaces the follower by a
+  // leader (and may start the sync gate and the outbound side) while the server runs.
+  ctx.render_metrics = [&s]() -> std::optional<std::string> {
+    auto src = s.bridge->call([&s] { return metrics_sources(s); });
+    if (!src) return std::nullopt;
+    return admin::render_metrics(*src, *s.bridge);
+  };
+  s.admin = std::make_unique<admin::AdminServer>(std::move(ctx), s.cfg.admin);
+  if (!s.admin->start(err)) return false;
+  uv_timer_init(s.loop, &s.backup_timer);
+  s.backup_timer.data = &s;
+  uv_timer_start(
+      &s.backup_timer, [](uv_timer_t* t) { sweep_backups(*static_cast<Server*>(t->data)); }, 1000, 3600 * 1000);
+  return true;
 }
 
 }  // namespace
@@ -206,6 +528,11 @@ int run_host(HostConfig cfg) {
     return 1;
   }
   if (rep.log.repaired) LOG_WARN("log: %s", rep.log.report.c_str());
+  s.terms = std::make_unique<repl::TermStore>(s.dir.root);
+  if (!s.terms->load(err)) {
+    LOG_ERROR("cannot read the term file: %s", err.c_str());
+    return 1;
+  }
   LOG_INFO("log: %llu records (last seq %llu, term %llu)", (unsigned long long)rep.log.records,
            (unsigned long long)rep.log.last_seq, (unsigned long long)rep.log.last_term);
   LOG_INFO("state: snapshot at seq %llu loaded in %.2f s, %llu records replayed in %.2f s; %zu nodes, %zu networks",
@@ -221,6 +548,7 @@ int run_host(HostConfig cfg) {
   wo.fsync = *policy;
   wo.segment_bytes = segment_bytes;
   wo.wake = [a = &s.durable_async] { uv_async_send(a); };
+  wo.term = s.terms->leader();  // a promoted node's term, before it appended anything
   s.writer = log::Writer::open(wo, rep.log, err);
   if (!s.writer) {
     LOG_ERROR("cannot open the log for writing: %s", err.c_str());
@@ -228,6 +556,19 @@ int run_host(HostConfig cfg) {
   }
   s.snapshotter = std::make_unique<Snapshotter>(s.dir);
   s.snapshot_seq = rep.snapshot_seq;
+  uv_async_init(s.loop, &s.newer_term_async, [](uv_async_t* a) {
+    auto* s = static_cast<Server*>(a->data);
+    uint64_t term;
+    std::string who;
+    {
+      std::lock_guard lk(s->newer_mu);
+      term = s->newer_term;
+      who = s->newer_who;
+    }
+    if (!s->stopping) fence(*s, term, who);
+  });
+  s.newer_term_async.data = &s;
+  s.snapshot_metrics.set_loaded_seq(rep.snapshot_seq);
 
   for (auto [sig, h] : {std::pair{SIGTERM, &s.sigterm}, std::pair{SIGINT, &s.sigint}}) {
     uv_signal_init(s.loop, h);
@@ -255,29 +596,32 @@ int run_host(HostConfig cfg) {
     uv_timer_init(s.loop, &s.sync_timer);
     s.sync_timer.data = &s;
   }
-  if (rc.is_leader()) {
-    repl::LeaderOptions lo;
-    lo.listen_addr = rc.listen_addr;
-    lo.token = rc.token;
-    lo.max_followers = rc.max_followers;
-    lo.send_timeout_ns = rc.send_timeout_ns;
-    std::function<void()> on_ack;
-    if (s.sync) on_ack = [a = &s.ack_async] { uv_async_send(a); };
-    s.leader = std::make_unique<repl::Leader>(lo, s.dir.log_dir(), *s.writer, s.writer->term(), on_ack);
-    if (!s.leader->start(err)) {
-      LOG_ERROR("replication: %s", err.c_str());
-      return 1;
-    }
+  // A leader that learned of a higher term before it stopped was replaced: it starts
+  // fenced (no writes, no listener) until it is restarted with --follow.
+  s.fenced = !rc.is_follower() && s.terms->seen() > s.writer->term();
+  if (s.fenced)
+    LOG_ERROR(
+        "replication: FENCED: this node leads term %llu but a leader at term %llu exists (term file %s): it refuses "
+        "every write. To rejoin, restart it with --follow <the new leader's --repl-addr>",
+        (unsigned long long)s.writer->term(), (unsigned long long)s.terms->seen(), s.terms->path().c_str());
+  if (rc.is_leader() && !s.fenced && !start_leader(s, err)) {
+    LOG_ERROR("replication: %s", err.c_str());
+    return 1;
   }
 
-  cfg.registry.standby = rc.is_follower();
+  cfg.registry.standby = rc.is_follower() || s.fenced;
   cfg.registry.registry.beacon_addr = cfg.beacon.addr;
   cfg.registry.whitelist_path = s.dir.root + "/rate-limit-whitelist.json";
+  cfg.registry.breakers_path = s.dir.root + "/breakers.json";
   rpc::apply_registry_env(cfg.registry);
   s.registry = std::make_unique<rpc::RegistryService>(s.loop, s.state, s.writer.get(), cfg.registry);
   if (cfg.run_beacon) {
     // Before the registry listens: a port that cannot be bound stops the start-up.
-    s.beacon_policy = std::make_unique<beacon::LogPolicy>(s.state, s.registry->registry().state_mutex());
+    s.beacon_policy = std::make_unique<beacon::LogPolicy>(
+        s.state, s.registry->registry().state_mutex(), [b = &s.registry->breakers()](beacon::Breaker kind) {
+          static constexpr const char* kNames[] = {"beacon.discover", "beacon.punch", "beacon.relay"};
+          return !b->allows(kNames[static_cast<int>(kind)]);
+        });
     s.beacon = std::make_unique<beacon::Service>(beacon_setup, s.beacon_policy.get());
     if (std::string why = s.beacon->start(); !why.empty()) {
       LOG_ERROR(
@@ -291,27 +635,25 @@ int run_host(HostConfig cfg) {
     LOG_ERROR("registry: %s", err.c_str());
     return 1;
   }
-  if (s.sync) {
-    s.registry->server().set_release_gate([&s] { return s.sync->limit(s.leader->acked_seq()); });
-    const uint64_t tick_ms = std::clamp<uint64_t>(uint64_t(rc.sync_timeout_ns / 4000000), 5, 100);
-    uv_timer_start(
-        &s.sync_timer, [](uv_timer_t* t) { check_sync(*static_cast<Server*>(t->data)); }, tick_ms, tick_ms);
-    LOG_INFO("replication: sync: replies wait for a follower's ack (at most %lld ms, then async)",
-             (long long)(rc.sync_timeout_ns / 1000000));
-  }
+  enable_sync(s);
   if (rc.is_follower()) {
     repl::FollowerOptions fo;
     fo.leader_addr = rc.follow;
     fo.token = rc.token;
     s.follower = std::make_unique<repl::Follower>(s.loop, s.state, s.registry->registry().state_mutex(), *s.writer, fo);
+    s.follower->set_terms(s.terms.get());
+    s.follower->set_rewind_handler([&s](const repl::Rewind& m) { return rewind_follower(s, m); });
     s.follower->start();
   }
-  if (cfg.program == "rendezvous")
-    LOG_INFO("ready. NOTE: the admin HTTP server (:3000) is not implemented yet");
-  else
-    LOG_INFO("ready");
+  if (cfg.run_admin && !cfg.admin.http_addr.empty() && !start_admin(s, err)) {
+    LOG_ERROR("admin: %s (--http \"\" runs without the admin server)", err.c_str());
+    return 1;
+  }
+  if (cfg.run_admin && !rc.is_follower()) start_outbound(s);
+  LOG_INFO("ready");
   uv_run(s.loop, UV_RUN_DEFAULT);
   uv_loop_close(s.loop);
+  if (cfg.run_admin) admin::record_clean_stop(cfg.data_dir);
   LOG_INFO("stopped cleanly at seq %llu", (unsigned long long)s.writer->last_seq());
   return 0;
 }

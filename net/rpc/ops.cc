@@ -8,6 +8,8 @@ OpTable all_ops() {
   add_trust_ops(t);
   add_network_ops(t);
   add_routing_ops(t);
+  add_audit_ops(t);
+  add_outbound_ops(t);
   return t;
 }
 

@@ -9,6 +9,8 @@
 //   ops_networks.cc   create_network join_network leave_network delete_network
 //                     rename_network set_network_enterprise list_networks
 //   ops_routing.cc    punch beacon_register beacon_list
+//   ops_audit.cc      get_audit_log
+//   ops_outbound.cc   set_webhook get_webhook get_webhook_dlq set_audit_export get_audit_export
 //
 // A handler returns the success object (with its "type") or throws OpError; it never
 // writes to a socket and never waits. Mutations go through Registry::emit.
@@ -55,6 +57,8 @@ void add_directory_ops(OpTable& t);
 void add_trust_ops(OpTable& t);
 void add_network_ops(OpTable& t);
 void add_routing_ops(OpTable& t);
+void add_audit_ops(OpTable& t);
+void add_outbound_ops(OpTable& t);
 
 // Every family above.
 OpTable all_ops();

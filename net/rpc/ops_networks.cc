@@ -439,7 +439,7 @@ json leave_network(Registry& reg, const Request& r) {
   if (!reg.state().networks.is_member(net_id, node_id))
     throw OpError("node " + str(node_id) + " is not a member of network " + str(net_id));
 
-  reg.emit(MemberLeft{net_id, node_id, LeaveReason::kLeft});
+  reg.emit(MemberLeft{net_id, node_id, LeaveReason::kLeft, {}});
   return {{"type", "leave_network_ok"}, {"network_id", net_id}};
 }
 

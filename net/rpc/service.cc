@@ -38,9 +38,11 @@ RegistryService::RegistryService(uv_loop_t* loop, State& state, log::Writer* wri
       registry_(state, writer, opts_.registry),
       dispatcher_(registry_),
       limiter_(opts_.limits),
+      breakers_(opts_.breakers_path),
       server_(loop, dispatcher_, writer, &limiter_, opts_.server) {
   if (!opts_.whitelist_path.empty()) whitelist_ = std::make_unique<WhitelistFile>(opts_.whitelist_path);
   registry_.set_standby(opts_.standby);
+  dispatcher_.set_breakers(&breakers_);
 }
 
 RegistryService::~RegistryService() = default;
@@ -68,18 +70,19 @@ bool RegistryService::start(std::string& error) {
                    (long long)(s->opts_.registry.stale_threshold_ns / 1000000000));
       },
       reap_ms, reap_ms);
-  uv_timer_init(loop_, &whitelist_timer_);
-  whitelist_timer_.data = this;
+  uv_timer_init(loop_, &config_timer_);
+  config_timer_.data = this;
   auto poll = [](uv_timer_t* t) {
     auto* s = static_cast<RegistryService*>(t->data);
-    std::string msg;
-    if (s->whitelist_->poll(msg)) s->limiter_.set_whitelist(s->whitelist_->current());
-    if (!msg.empty()) LOG_INFO("rate-limit whitelist: %s", msg.c_str());
+    if (s->whitelist_) {
+      std::string msg;
+      if (s->whitelist_->poll(msg)) s->limiter_.set_whitelist(s->whitelist_->current());
+      if (!msg.empty()) LOG_INFO("rate-limit whitelist: %s", msg.c_str());
+    }
+    s->breakers_.reload();  // logs what it finds
   };
-  if (whitelist_) {
-    poll(&whitelist_timer_);
-    uv_timer_start(&whitelist_timer_, poll, 2000, 2000);
-  }
+  poll(&config_timer_);
+  uv_timer_start(&config_timer_, poll, 2000, 2000);
   timers_started_ = true;
   return true;
 }
@@ -88,9 +91,9 @@ void RegistryService::shutdown(uint64_t grace_ms, std::function<void()> done) {
   if (timers_started_) {
     timers_started_ = false;
     uv_timer_stop(&reap_timer_);
-    uv_timer_stop(&whitelist_timer_);
+    uv_timer_stop(&config_timer_);
     uv_close(reinterpret_cast<uv_handle_t*>(&reap_timer_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&whitelist_timer_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&config_timer_), nullptr);
   }
   server_.shutdown(grace_ms, std::move(done));
 }

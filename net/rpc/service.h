@@ -1,5 +1,5 @@
 // The registry as a whole, ready to run on a loop: the Registry (business context),
-// its Dispatcher, the rate limiter with its whitelist file, the TCP server and the
+// its Dispatcher, the rate limiter with its whitelist file, the circuit breakers, the TCP server and the
 // reaper timer. `rendezvous` and the minimal `registry` fixture both run this; they
 // differ only in what else they run around it.
 #pragma once
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/flags.h"
+#include "net/rpc/breakers.h"
 #include "net/rpc/dispatcher.h"
 #include "net/rpc/rate_limit.h"
 #include "net/rpc/registry.h"
@@ -23,6 +24,7 @@ struct ServiceOptions {
   ServerOptions server;
   RateLimitConfig limits;
   std::string whitelist_path;  // "" = none
+  std::string breakers_path;   // "" = breakers in memory only
   int64_t reap_interval_ns = int64_t{10} * 1000000000;
   // A follower: read ops only, no reaper (Registry::standby).
   bool standby = false;
@@ -49,6 +51,7 @@ class RegistryService {
   Dispatcher& dispatcher() { return dispatcher_; }
   RpcServer& server() { return server_; }
   RateLimiter& limiter() { return limiter_; }
+  Breakers& breakers() { return breakers_; }
 
  private:
   uv_loop_t* loop_;
@@ -56,10 +59,11 @@ class RegistryService {
   Registry registry_;
   Dispatcher dispatcher_;
   RateLimiter limiter_;
+  Breakers breakers_;
   std::unique_ptr<WhitelistFile> whitelist_;
   RpcServer server_;
   uv_timer_t reap_timer_{};
-  uv_timer_t whitelist_timer_{};
+  uv_timer_t config_timer_{};  // whitelist and breakers files, every 2 s
   bool timers_started_ = false;
 };
 

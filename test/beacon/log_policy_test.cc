@@ -68,7 +68,7 @@ TEST_F(BeaconLogPolicy, StrictPunchNeedsTrustASharedCustomNetworkOrAPublicTarget
   apply(MemberJoined{1, 2, Role::kMember});
   EXPECT_TRUE(policy.may_punch(2, 1));
   EXPECT_TRUE(policy.may_punch(1, 2));
-  apply(MemberLeft{1, 2, LeaveReason::kLeft});
+  apply(MemberLeft{1, 2, LeaveReason::kLeft, {}});
   EXPECT_FALSE(policy.may_punch(2, 1));
 
   apply(VisibilityChanged{3, true});
@@ -113,7 +113,7 @@ TEST_F(BeaconLogPolicy, ReadersRaceAppliesSafely) {
     rot.node_id = 2;
     rot.new_public_key = key(i % 2 ? 2 : 9);
     apply(rot);
-    apply(MemberLeft{1, 2, LeaveReason::kLeft});
+    apply(MemberLeft{1, 2, LeaveReason::kLeft, {}});
     apply(TrustRevoked{1, 2});
   }
   stop = true;

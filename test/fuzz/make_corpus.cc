@@ -67,7 +67,7 @@ std::vector<Event> sample_events() {
           rot,
           net,
           MemberJoined{7, 42, Role::kOwner},
-          MemberLeft{7, 43, LeaveReason::kKicked},
+          MemberLeft{7, 43, LeaveReason::kKicked, "spam"},
           pol,
           TrustAdded{42, 43},
           HandshakeRequested{42, 43, "let me in"},

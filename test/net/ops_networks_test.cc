@@ -567,7 +567,7 @@ TEST_F(NetworkOpsTest, RenameNetwork) {
   create(owner.id, "beta");
   join(adm, 1);
   join(m, 1);
-  reg_.emit(MemberRoleSet{1, adm.id, Role::kAdmin});
+  reg_.emit(MemberRoleSet{1, adm.id, Role::kAdmin, {}});
   auto ren = [](uint32_t node, const json& name) {
     return json{{"type", "rename_network"}, {"network_id", 1}, {"node_id", node}, {"name", name}};
   };
@@ -604,7 +604,7 @@ TEST_F(NetworkOpsTest, SetNetworkEnterprise) {
   create(owner.id, "alpha");
   join(a, 1);
   join(b, 1);
-  reg_.emit(MemberRoleSet{1, a.id, Role::kAdmin});
+  reg_.emit(MemberRoleSet{1, a.id, Role::kAdmin, {}});
   auto req = [](uint16_t id, bool ent, const json& token) {
     json r = {{"type", "set_network_enterprise"}, {"network_id", id}, {"enterprise", ent}};
     if (!token.is_null()) r["admin_token"] = token;

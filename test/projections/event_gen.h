@@ -83,14 +83,14 @@ class EventGen {
     if (r < 51) return MemberJoined{net(s), node(s), role()};
     if (r < 54) {
       auto [n, node] = membership(s);
-      return MemberLeft{n, node, static_cast<LeaveReason>(pick(3))};
+      return MemberLeft{n, node, static_cast<LeaveReason>(pick(3)), pick(4) == 0 ? "operator note" : ""};
     }
     if (r < 55) return NetworkDeleted{net(s)};
     if (r < 57) return NetworkRenamed{net(s), "net-" + std::to_string(pick(60))};
     if (r < 59) return NetworkEnterpriseSet{net(s), coin()};
     if (r < 62) {
       auto [n, node] = membership(s);
-      return MemberRoleSet{n, node, role()};
+      return MemberRoleSet{n, node, role(), pick(4) == 0 ? "operator note" : ""};
     }
     if (r < 64) {
       auto [n, node] = membership(s);

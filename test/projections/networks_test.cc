@@ -129,7 +129,7 @@ TEST_F(NetworksTest, LeaveRemovesMemberRoleTagsAndThatNetworksInvites) {
   apply(InviteCreated{1, 5, 6});  // addressed to 6 for net 1 (odd, but possible)
   apply(InviteCreated{2, 5, 6});  // addressed to 6 for net 2
 
-  apply(MemberLeft{1, 6, LeaveReason::kLeft});
+  apply(MemberLeft{1, 6, LeaveReason::kLeft, {}});
   EXPECT_EQ(members(1), std::vector<uint32_t>{5});
   EXPECT_EQ(role(1, 6), Role::kNone);
   EXPECT_FALSE(n.find(1)->member_tags.count(6));
@@ -210,10 +210,10 @@ TEST_F(NetworksTest, EnterpriseBackfillKeepsAnExistingOwner) {
 TEST_F(NetworksTest, RoleAndTagsOnlyForMembers) {
   create(1, "a", 5, true);
   apply(MemberJoined{1, 6, Role::kMember});
-  apply(MemberRoleSet{1, 6, Role::kAdmin});
+  apply(MemberRoleSet{1, 6, Role::kAdmin, {}});
   EXPECT_EQ(role(1, 6), Role::kAdmin);
-  apply(MemberRoleSet{1, 5, Role::kAdmin});  // transfer: old owner -> admin
-  apply(MemberRoleSet{1, 6, Role::kOwner});
+  apply(MemberRoleSet{1, 5, Role::kAdmin, {}});  // transfer: old owner -> admin
+  apply(MemberRoleSet{1, 6, Role::kOwner, {}});
   EXPECT_EQ(role(1, 5), Role::kAdmin);
   EXPECT_EQ(role(1, 6), Role::kOwner);
   apply(MemberTagsSet{1, 6, {"gpu", "eu"}});
@@ -222,9 +222,9 @@ TEST_F(NetworksTest, RoleAndTagsOnlyForMembers) {
   EXPECT_FALSE(n.find(1)->member_tags.count(6));
 
   Networks before = n;
-  apply(MemberRoleSet{1, 99, Role::kAdmin});  // not a member
+  apply(MemberRoleSet{1, 99, Role::kAdmin, {}});  // not a member
   apply(MemberTagsSet{1, 99, {"x"}});
-  apply(MemberRoleSet{7, 6, Role::kAdmin});  // no such network
+  apply(MemberRoleSet{7, 6, Role::kAdmin, {}});  // no such network
   apply(MemberTagsSet{0, 6, {"x"}});
   EXPECT_TRUE(n == before);
 }
@@ -309,7 +309,7 @@ TEST_F(NetworksTest, NetworksOfAndSharedNetworks) {
   EXPECT_EQ(n.memberships(1), (std::vector<uint16_t>{2, 5, 9}));
   EXPECT_TRUE(n.share_custom_network(1, 2));
   EXPECT_FALSE(n.share_custom_network(1, 3));
-  apply(MemberLeft{9, 1, LeaveReason::kKicked});
+  apply(MemberLeft{9, 1, LeaveReason::kKicked, {}});
   EXPECT_FALSE(n.share_custom_network(1, 2));
 }
 

@@ -163,7 +163,7 @@ TEST_F(SnapshotTest, FullStateRoundTrips) {
   for (State* x : {&s, &back}) {
     x->apply(m, NodeDeregistered{11});
     x->apply({m.seq + 1, m.term, m.time_ns + 1}, reg(12, 0x14, "gone"));  // reclaim by owner, new key
-    x->apply({m.seq + 2, m.term, m.time_ns + 2}, MemberLeft{3, 10, LeaveReason::kLeft});
+    x->apply({m.seq + 2, m.term, m.time_ns + 2}, MemberLeft{3, 10, LeaveReason::kLeft, {}});
   }
   EXPECT_TRUE(back == s);
   EXPECT_EQ(back.debug_dump(), s.debug_dump());
