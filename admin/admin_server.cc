@@ -6,11 +6,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "admin/http_workers.h"
 #include "admin/routes.h"
 #include "core/logging.h"
 #include "net/rpc/listen_addr.h"
 
 namespace pilot::admin {
+
+namespace {
+constexpr int kWorkerNice = 10;
+}
 
 void add_admin_flags(Flags& f, AdminOptions& o) {
   f.add_string(&o.http_addr, "http", "PILOT_HTTP_ADDR",
@@ -117,8 +122,9 @@ bool AdminServer::start(std::string& error) {
   routes_->banner = read_banner(ctx_.data_dir + "/banner.txt", opts_.maintenance_banner);
   http_ = std::make_unique<httplib::Server>();
   // A few workers: the admin side is for operators and dashboards, not for load, and
-  // every worker that waits on the loop holds a thread.
-  http_->new_task_queue = [] { return new httplib::ThreadPool(4); };
+  // every worker that waits on the loop holds a thread. They run at nice +10, below
+  // the loop thread (admin/http_workers.h).
+  http_->new_task_queue = [] { return new BackgroundWorkers(4, kWorkerNice); };
   http_->set_payload_max_length(size_t{1} << 20);  // the largest body a route takes (whitelist)
   http_->set_read_timeout(std::chrono::seconds(10));
   http_->set_write_timeout(std::chrono::seconds(10));
@@ -166,7 +172,10 @@ bool AdminServer::start(std::string& error) {
   }
   port = got;
   port_ = uint16_t(port);
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    BackgroundWorkers::lower_this_thread(kWorkerNice);  // the accept thread too
+    http_->listen_after_bind();
+  });
   // httplib's stop() does nothing until listen_after_bind() has marked the server
   // running: a SIGTERM right after start would otherwise leave the thread listening
   // and stop() joining it forever.

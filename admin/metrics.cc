@@ -51,12 +51,20 @@ void requests(const rpc::Dispatcher& d, Exposition& out) {
       .add(d.recovered_panics());
 }
 
-void registry_state(const rpc::Registry& reg, size_t max_network_series, Exposition& out) {
+void registry_state(const rpc::Registry& reg, size_t max_network_series, OnlineCountCache* cache, Exposition& out) {
   const State& st = reg.state();
-  const int64_t online_since = reg.now_ns() - reg.options().stale_threshold_ns;
+  const int64_t now = reg.now_ns();
   uint64_t online = 0;
-  for (auto [id, node] : st.directory.nodes())
-    if (reg.liveness().last_seen_ns(id) >= online_since) ++online;
+  const size_t registered = st.directory.nodes().size();
+  if (cache && cache->counted_at_ns != 0 && cache->registered == registered && now >= cache->counted_at_ns &&
+      now - cache->counted_at_ns < 1000000000) {
+    online = cache->online;
+  } else {
+    const int64_t online_since = now - reg.options().stale_threshold_ns;
+    for (auto [id, node] : st.directory.nodes())
+      if (reg.liveness().last_seen_ns(id) >= online_since) ++online;
+    if (cache) *cache = {now, registered, online};
+  }
   out.gauge("pilot_nodes_online", "Registered nodes heard from within the stale threshold.").add(online);
   out.gauge("pilot_nodes_total", "Registered nodes (not deregistered or expired).").add(u64(st.directory.size()));
   out.gauge("pilot_task_executors", "Nodes flagged task_exec: always 0 (the flag is legacy and never set).")
@@ -298,7 +306,7 @@ void SnapshotMetrics::record(const Snapshotter::Result& r, int64_t unix_ns) {
 void append_loop_metrics(const MetricsSources& src, Exposition& out) {
   if (src.dispatcher) requests(*src.dispatcher, out);
   if (src.registry) {
-    registry_state(*src.registry, src.max_network_series, out);
+    registry_state(*src.registry, src.max_network_series, src.online_cache, out);
     registry_counters(*src.registry, out);
     audit(src.registry->state(), out);
   }

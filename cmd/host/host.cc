@@ -72,7 +72,8 @@ struct Server {
   std::atomic<const admin::Outbound*> outbound_for_metrics{nullptr};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();  // pilot_uptime_seconds
   admin::SnapshotMetrics snapshot_metrics;                                           // any thread
-  std::atomic<bool> stopping_flag{false};                                            // read by /readyz
+  admin::OnlineCountCache online_cache;    // loop thread: /metrics scrapes share one node walk a second
+  std::atomic<bool> stopping_flag{false};  // read by /readyz
   uv_timer_t backup_timer{};
   uv_async_t ack_async{};  // a follower acknowledged more (sync)
   uv_timer_t sync_timer{};
@@ -405,6 +406,7 @@ admin::MetricsSources metrics_sources(Server& s) {
   src.follower = s.promoted ? nullptr : s.follower.get();
   src.sync = s.sync.get();
   src.writer = s.writer.get();
+  src.online_cache = &s.online_cache;
   src.leader = s.leader.get();
   if (s.beacon) {
     src.beacon = &s.beacon->engine();
