@@ -17,7 +17,8 @@ constexpr const char* kUsage =
     "        concurrent appenders, replay speed, restart time (see `pilot-bench log --help`)\n"
     "  rpc   registry port of the real rendezvous binary: heartbeats, lookups, resolves and\n"
     "        durable registrations with 1/64/1024 connections against the raw loopback limit,\n"
-    "        p50/p99 latency, server RSS with 1M nodes (see `pilot-bench rpc --help`)\n";
+    "        p50/p99 latency, server RSS with 1M nodes, heartbeats with and without admin HTTP\n"
+    "        polling (see `pilot-bench rpc --help`)\n";
 
 }  // namespace
 

@@ -34,12 +34,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "cmd/pilot-bench/admin_poll.h"
 #include "cmd/pilot-bench/machine.h"
 #include "core/ed25519.h"
 #include "core/flags.h"
@@ -57,6 +59,9 @@ constexpr double kTargetRegistrations = 15'000;
 constexpr double kTargetP99Ns = 2e6;
 constexpr double kTargetRssBytes = 1024.0 * 1024 * 1024;  // for kTargetRssNodes
 constexpr uint64_t kTargetRssNodes = 1'000'000;
+// Issue 6: RPC throughput with 50 admin GETs/s over throughput without, at least this.
+constexpr double kTargetAdminRatio = 0.95;
+constexpr double kAdminPollRate = 50;
 // A run during which the rest of the machine used more than this share of a core is
 // measured again (up to twice) once the machine is quiet.
 constexpr double kBusyOther = 0.3;
@@ -155,6 +160,55 @@ double process_cpu_seconds(const std::string& stat_path) {
          double(::sysconf(_SC_CLK_TCK));
 }
 
+// The same at nanosecond precision, where the kernel offers it (-1 otherwise): the tick
+// counters above are too coarse for the few ms a hundred admin GETs cost. A process'
+// CPU clock is readable by its parent; a thread's runtime of another process only
+// through the scheduler's debug file.
+double process_cpu_clock_seconds(pid_t pid) {
+  clockid_t clock;
+  timespec ts;
+  if (::clock_getcpuclockid(pid, &clock) != 0 || ::clock_gettime(clock, &ts) != 0) return -1;
+  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+
+double thread_runtime_seconds(pid_t pid, pid_t tid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/sched");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("se.sum_exec_runtime", 0) == 0) {
+      const size_t colon = line.find(':');
+      return colon == std::string::npos ? -1 : std::strtod(line.c_str() + colon + 1, nullptr) / 1e3;  // ms
+    }
+  return -1;
+}
+
+// Context switches of a process' threads (/proc/<pid>/task/*/status): a thread woken
+// on the loop's CPU preempts the loop, which then shows involuntary switches.
+struct Switches {
+  uint64_t loop_involuntary = 0, loop_voluntary = 0;    // the loop thread (tid == pid)
+  uint64_t other_involuntary = 0, other_voluntary = 0;  // every other thread
+  double seconds = 0;
+  Switches operator-(const Switches& b) const {
+    return {loop_involuntary - b.loop_involuntary, loop_voluntary - b.loop_voluntary,
+            other_involuntary - b.other_involuntary, other_voluntary - b.other_voluntary, 0};
+  }
+};
+
+Switches process_switches(pid_t pid) {
+  Switches s;
+  std::error_code ec;
+  const std::string task = "/proc/" + std::to_string(pid) + "/task";
+  for (std::filesystem::directory_iterator it(task, ec), end; !ec && it != end; it.increment(ec)) {
+    std::ifstream f(it->path() / "status");
+    const bool loop = it->path().filename() == std::to_string(pid);
+    for (std::string line; std::getline(f, line);) {
+      const uint64_t v = std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10);
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) (loop ? s.loop_voluntary : s.other_voluntary) += v;
+      if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) (loop ? s.loop_involuntary : s.other_involuntary) += v;
+    }
+  }
+  return s;
+}
+
 // CPU seconds the whole machine spent busy (steal included: on a VM it is time we lost).
 double machine_busy_seconds() {
   std::ifstream f("/proc/stat");
@@ -187,6 +241,24 @@ std::string json_value(std::string_view body, std::string_view key) {
   size_t e = p;
   while (e < body.size() && body[e] != ',' && body[e] != '}') ++e;
   return std::string(body.substr(p, e - p));
+}
+
+// What a dashboard (/api/dashboard), Prometheus (/metrics) and an operator's script
+// (/api/stats, admin token) read: the default of --admin-paths.
+const std::vector<std::string> kAdminPaths = {"/api/dashboard", "/metrics", "/api/stats"};
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// 128 random bits in hex: the admin token of the bench's server.
+std::string random_token() {
+  std::random_device rd;
+  std::string t;
+  for (int i = 0; i < 4; ++i) t += strf("%08x", unsigned(rd()));
+  return t;
 }
 
 // ---- machine, file system ----------------------------------------------------------------
@@ -340,10 +412,11 @@ struct RunConfig {
   uint64_t max_requests = 0;  // 0 = as many as fit in the time
   bool binary = false;        // send the PILT preamble first
   Expect expect;
-  std::function<double()> server_cpu;                  // CPU seconds of the server side so far
-  std::function<double()> server_loop_cpu;             // of its loop thread (real server only)
-  bool server_in_process = false;                      // the echo server: a thread of this process
-  std::function<void(uint64_t replies)> every_second;  // progress of long runs
+  std::function<double()> server_cpu;                // CPU seconds of the server side so far
+  std::function<double()> server_loop_cpu;           // of its loop thread (real server only)
+  bool server_in_process = false;                    // the echo server: a thread of this process
+  std::function<void(uint64_t replies)> every_tick;  // progress of long runs; phases of the admin part
+  double tick_s = 1;
 };
 
 struct RunResult {
@@ -443,9 +516,9 @@ class LoadRun {
         error = strf("no reply for 20 s (%zu requests in flight)", in_flight_);
         return false;
       }
-      if (cfg_.every_second && now - last_tick >= int64_t(1e9)) {
+      if (cfg_.every_tick && now - last_tick >= int64_t(cfg_.tick_s * 1e9)) {
         last_tick = now;
-        cfg_.every_second(replies_);
+        cfg_.every_tick(replies_);
       }
 
       bool until_due = false;  // open loop: sleep only until the next request is due
@@ -963,8 +1036,19 @@ class ServerProcess {
  public:
   ~ServerProcess() { stop(); }
 
-  // `cpus`: where the server may run (empty = anywhere).
-  bool start(const std::string& bin, const std::string& data_dir, const std::vector<int>& cpus, std::string& error) {
+  // `cpus`: where the server may run (empty = anywhere). `http_args` (e.g. --http
+  // 127.0.0.1:0 --admin-token T) turn the admin HTTP server on; without them it is off.
+  bool start(const std::string& bin, const std::string& data_dir, const std::vector<int>& cpus,
+             const std::vector<std::string>& http_args, std::string& error) {
+    {
+      std::lock_guard lk(mu_);  // a restart: forget the last process' output
+      port_ = admin_port_ = 0;
+      eof_ = false;
+      tail_.clear();
+      snapshot_lines_.clear();
+      warnings_.clear();
+    }
+    const bool want_admin = !http_args.empty();
     cpu_set_t set;
     CPU_ZERO(&set);
     for (int c : cpus) CPU_SET(c, &set);
@@ -975,9 +1059,14 @@ class ServerProcess {
     }
     // Everything the child needs is built before fork: the parent has other threads,
     // so the child may only make async-signal-safe calls until exec.
-    // The registry port alone: no embedded beacon (and no UDP port to collide on).
+    // The registry port alone: no embedded beacon (and no UDP port to collide on), and
+    // no admin HTTP server unless asked for (its default, :3000, may be taken).
     std::vector<std::string> args = {bin,           "--data-dir", data_dir, "--registry-addr",
                                      "127.0.0.1:0", "--fsync",    "always", "--beacon=false"};
+    if (want_admin)
+      args.insert(args.end(), http_args.begin(), http_args.end());
+    else
+      args.insert(args.end(), {"--http", ""});
     std::vector<std::string> env;
     for (char** e = environ; *e; ++e)
       if (std::strncmp(*e, "PILOT_REGISTRY_NORATELIMIT=", 27) != 0) env.emplace_back(*e);
@@ -1013,9 +1102,12 @@ class ServerProcess {
     rfd_ = fds[0];
     reader_ = std::thread([this] { read_loop(); });
     std::unique_lock lk(mu_);
-    cv_.wait_for(lk, std::chrono::seconds(60), [&] { return port_ != 0 || eof_; });
-    if (port_ == 0) {
-      error = std::string(eof_ ? "the server exited before listening" : "no \"registry: listening on\" within 60 s") +
+    cv_.wait_for(lk, std::chrono::seconds(60),
+                 [&] { return (port_ != 0 && (!want_admin || admin_port_ != 0)) || eof_; });
+    if (port_ == 0 || (want_admin && admin_port_ == 0)) {
+      error = std::string(eof_         ? "the server exited before listening"
+                          : port_ == 0 ? "no \"registry: listening on\" within 60 s"
+                                       : "no \"admin: listening on\" within 60 s") +
               "; its last output:\n" + tail_text_locked(12);
       lk.unlock();
       stop();
@@ -1025,6 +1117,7 @@ class ServerProcess {
   }
 
   uint16_t port() const { return port_; }
+  uint16_t admin_port() const { return admin_port_; }  // 0 without the admin server
   pid_t pid() const { return pid_; }
 
   // SIGKILL: the data directory is thrown away, so a clean shutdown (final snapshot of
@@ -1098,6 +1191,18 @@ class ServerProcess {
                     : 0;
   }
 
+  Switches switches() const { return pid_ > 0 ? process_switches(pid_) : Switches{}; }
+
+  // The two above at nanosecond precision where the kernel allows (else at tick precision).
+  double precise_cpu_seconds() const {
+    const double s = pid_ > 0 ? process_cpu_clock_seconds(pid_) : -1;
+    return s >= 0 ? s : cpu_seconds();
+  }
+  double precise_loop_cpu_seconds() const {
+    const double s = pid_ > 0 ? thread_runtime_seconds(pid_, pid_) : -1;
+    return s >= 0 ? s : loop_cpu_seconds();
+  }
+
   std::string tail_text(size_t n) const {
     std::lock_guard lk(mu_);
     return tail_text_locked(n);
@@ -1133,15 +1238,19 @@ class ServerProcess {
     std::lock_guard lk(mu_);
     tail_.push_back(line);
     if (tail_.size() > 40) tail_.pop_front();
-    static const std::string kListening = "registry: listening on ";
-    if (size_t p = line.find(kListening); p != std::string::npos && port_ == 0) {
-      std::string addr = line.substr(p + kListening.size());
+    // "registry: listening on 127.0.0.1:PORT", "admin: listening on 127.0.0.1:PORT (…)"
+    auto listening = [&](const std::string& prefix, uint16_t& port) {
+      const size_t p = line.find(prefix);
+      if (p == std::string::npos || port != 0) return;
+      std::string addr = line.substr(p + prefix.size());
       addr = addr.substr(0, addr.find(' '));
       if (size_t colon = addr.rfind(':'); colon != std::string::npos) {
-        port_ = uint16_t(std::strtoul(addr.c_str() + colon + 1, nullptr, 10));
+        port = uint16_t(std::strtoul(addr.c_str() + colon + 1, nullptr, 10));
         cv_.notify_all();
       }
-    }
+    };
+    listening("registry: listening on ", port_);
+    listening("admin: listening on ", admin_port_);
     if (size_t p = line.find("snapshot: wrote"); p != std::string::npos) snapshot_lines_.push_back(line.substr(p));
     if ((line.find(" WARN ") != std::string::npos || line.find(" ERROR ") != std::string::npos) &&
         warnings_.size() < 20)
@@ -1159,7 +1268,7 @@ class ServerProcess {
   std::thread reader_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  uint16_t port_ = 0;
+  uint16_t port_ = 0, admin_port_ = 0;
   bool eof_ = false;
   std::vector<std::string> snapshot_lines_;
   std::deque<std::string> tail_;
@@ -1289,7 +1398,14 @@ struct Options {
   size_t pool = 1024;
   uint64_t rss_nodes = 1'000'000;
   uint64_t max_registrations = 200'000;
-  uint64_t max_requests = 0;  // per run; 0 = time-bounded only
+  uint64_t max_requests = 0;         // per run; 0 = time-bounded only
+  size_t admin_nodes = 10'000;       // registered before the admin part (the dashboard walks them)
+  int admin_rounds = 2;              // admin part: alone, (polled, alone) x rounds
+  uint64_t admin_interleave_s = 60;  // admin part: the run with the poller on and off in turns
+  int admin_conns = 4;               // the poller's connections
+  bool admin_keep_alive = true;
+  std::vector<std::string> admin_paths = kAdminPaths;
+  std::string admin_poller_cpu = "client";  // client, other (than the client's), any
   bool quick = false;
   bool keep = false;
   std::string pin = "client";  // none, client, split
@@ -1359,13 +1475,14 @@ class RpcBench {
     if (o_.want("raw") || o_.want("heartbeat") || o_.want("lookup") || o_.want("resolve") || o_.want("register")) {
       if (!echo_.start(server_cpus_, error_)) return fail_hard("echo server");
       if (!start_server(server_, o_.dir + "/rpc-data")) return fail_hard("server");
-      if (!setup_pool()) return fail_hard("node pool");
+      if (!setup_pool(o_.pool)) return fail_hard("node pool");
       define_ops();
       measure_requests();
       if (o_.want("register")) measure_registrations();
       server_.stop();
       echo_.stop();
     }
+    if (o_.want("admin")) measure_admin();
     if (o_.want("rss") && o_.rss_nodes > 0) measure_rss();
 
     std::printf("load average at end %s\n\n", load_average().c_str());
@@ -1436,7 +1553,8 @@ class RpcBench {
     std::printf("build     : %s; load average at start %s\n", build_kind(), load_average().c_str());
     std::printf("server    : %s\n", o_.server.c_str());
     std::printf(
-        "            --registry-addr 127.0.0.1:0 --fsync always, PILOT_REGISTRY_NORATELIMIT=1, fresh data dir\n");
+        "            --registry-addr 127.0.0.1:0 --fsync always --beacon=false --http \"\" (admin part: --http\n"
+        "            127.0.0.1:0 --admin-token <random>), PILOT_REGISTRY_NORATELIMIT=1, fresh data dir\n");
     std::printf("bench dir : %s\n            %s\n", o_.dir.c_str(), mount_of(o_.dir).c_str());
     if (!base_note_.empty()) std::printf("            note: %s\n", base_note_.c_str());
     if (in_memory_fs(o_.dir))
@@ -1478,19 +1596,20 @@ class RpcBench {
     return 1;
   }
 
-  bool start_server(ServerProcess& s, const std::string& data_dir) {
+  bool start_server(ServerProcess& s, const std::string& data_dir, const std::vector<std::string>& http_args = {}) {
     std::error_code ec;
     std::filesystem::create_directories(data_dir, ec);
-    if (!s.start(o_.server, data_dir, server_cpus_, error_)) return false;
+    if (!s.start(o_.server, data_dir, server_cpus_, http_args, error_)) return false;
     progress("server: pid %d listening on 127.0.0.1:%u (data dir %s)", int(s.pid()), s.port(), data_dir.c_str());
+    if (s.admin_port()) progress("server: admin HTTP on 127.0.0.1:%u", s.admin_port());
     return true;
   }
 
-  // Registers the node pool (signed, as a daemon does) and makes every node public, so
+  // Registers `n` nodes (signed, as a daemon does) and makes every node public, so
   // resolves succeed without trust pairs; then builds every request frame.
-  bool setup_pool() {
-    const size_t n = o_.pool;
+  bool setup_pool(size_t n) {
     progress("setup: registering %zu nodes (signed) and making them public", n);
+    for (auto* v : {&hb_json_, &hb_bin_, &lookup_json_, &lookup_bin_, &resolve_json_, &resolve_bin_}) v->clear();
     std::vector<KeyPair> keys;
     std::vector<std::string> frames, replies;
     for (size_t i = 0; i < n; ++i) {
@@ -1647,7 +1766,11 @@ class RpcBench {
         src = std::make_unique<CyclicSource>(*op.frames, conns);
       m.r = RunResult{};
       m.error.clear();
+      cfg.every_tick = tick_hook_;
+      cfg.tick_s = tick_s_;
+      if (around_run_) around_run_(true);
       m.ok = run_load(cfg, *src, m.r, m.error);
+      if (around_run_) around_run_(false);
       if (!raw && !o_.quick) {
         // A background snapshot started by this run's records belongs to this run, even
         // if it finishes after it: wait for it here.
@@ -1819,7 +1942,7 @@ class RpcBench {
     cfg.seconds = 1e9;  // until the source runs dry
     cfg.expect.ok_json = "\"type\":\"register_ok\"";
     cfg.server_cpu = [&s] { return s.cpu_seconds(); };
-    cfg.every_second = [n](uint64_t done) {
+    cfg.every_tick = [n](uint64_t done) {
       progress("  rss: %s / %s registered", commas(double(done)).c_str(), commas(double(n)).c_str());
     };
     // Random 32-byte keys: an unsigned registration needs no key pair, just 32 bytes.
@@ -1857,6 +1980,188 @@ class RpcBench {
     s.stop();
   }
 
+  // ---- admin reads vs the RPC path (issue 6) ----
+
+  // A fresh server with the admin HTTP server on and --admin-nodes registered nodes
+  // (so /api/dashboard and /metrics walk something), then signed JSON heartbeats at 64
+  // connections, closed loop: alone, with kAdminPollRate GETs/s cycling through
+  // kAdminPaths, alone again, … (--admin-rounds polled runs, each between two alone
+  // runs, so a drift of the machine shows as a difference between the alone runs).
+  // Then the same GETs with no RPC load, per path, for the server CPU each one costs.
+  void measure_admin() {
+    admin_token_ = random_token();
+    progress("admin: fresh server with --http 127.0.0.1:0 --admin-token <random>");
+    if (!start_server(server_, o_.dir + "/admin-data", {"--http", "127.0.0.1:0", "--admin-token", admin_token_}) ||
+        !setup_pool(o_.admin_nodes)) {
+      admin_error_ = error_;
+      failed_ = true;
+      server_.stop();
+      return;
+    }
+    if (ops_.empty()) define_ops();
+    admin_conns_ = std::min<size_t>(64, max_conns());
+    // By default the poller shares the client's CPU: both stand for other machines (a
+    // dashboard, Prometheus, the daemons), and the server keeps the other CPU to itself.
+    AdminPollOptions po;
+    po.port = server_.admin_port();
+    po.token = admin_token_;
+    po.rate = kAdminPollRate;
+    po.paths = o_.admin_paths;
+    for (int c : all_cpus_)
+      if (o_.admin_poller_cpu == "any" || (o_.admin_poller_cpu == "client") == (c == client_cpu_)) po.cpus.push_back(c);
+    po.min_requests = o_.quick ? po.paths.size() : 0;  // the smoke run checks every path once
+    po.connections = o_.admin_conns;
+    po.keep_alive = o_.admin_keep_alive;
+
+    Op alone = op("hb-json"), polled = alone;
+    alone.key = "admin-alone";
+    polled.key = "admin-polled";
+    AdminPoller poller(po);
+    bool polling = false, interleaving = false;
+    AdminPollStats last_poll;
+    Switches sw0, sw;
+    int64_t primed_ns = 0, sw_t0 = 0;
+    // The interleaved run: the poller paused and resumed at every tick of the load run.
+    const double phase_s = o_.quick ? 0.1 : 1.0;
+    int64_t tick_ns = 0, window_end_ns = 0;
+    uint64_t tick_replies = 0;
+    bool on = false;
+    around_run_ = [&](bool starting) {
+      if (starting) {
+        // The server verifies a node's heartbeat signature once per 120 s: a round of
+        // every node's heartbeat (untimed) keeps those verifies out of the runs.
+        if (mono_ns() - primed_ns > int64_t(60e9)) {
+          std::vector<std::string> replies;
+          std::string err;
+          if (!exchange(server_.port(), hb_json_, replies, err)) progress("admin: priming heartbeats: %s", err.c_str());
+          primed_ns = mono_ns();
+        }
+        if (interleaving) {
+          admin_phases_.clear();
+          tick_ns = 0;
+          on = false;
+          poller.pause(true);
+          // Ticks after the window (while the run drains) are no phase.
+          window_end_ns = mono_ns() + int64_t((o_.warmup_s + o_.seconds) * 1e9);
+        }
+        if (polling) poller.start();
+        sw0 = server_.switches();
+        sw_t0 = mono_ns();
+      } else {
+        sw = server_.switches() - sw0;
+        sw.seconds = double(mono_ns() - sw_t0) / 1e9;
+        if (polling) last_poll = poller.stop();
+      }
+    };
+    tick_hook_ = [&](uint64_t replies) {
+      if (!interleaving) return;
+      const int64_t now = mono_ns();
+      // The first tick (warm-up and connecting behind it) starts the first phase, off.
+      if (tick_ns != 0 && now <= window_end_ns && now - tick_ns >= int64_t(0.9 * phase_s * 1e9))
+        admin_phases_.push_back({double(now - tick_ns) / 1e9, replies - tick_replies, on});
+      if (tick_ns != 0) on = !on;
+      tick_ns = now;
+      tick_replies = replies;
+      poller.pause(!on);
+    };
+    auto run = [&](bool with_poll) {
+      if (!o_.quick) wait_machine_quiet(60);
+      polling = with_poll;
+      last_poll = AdminPollStats{};
+      const Measured* m = measure(with_poll ? polled : alone, Mode::kClosed, admin_conns_, 1, 0);
+      admin_runs_.push_back({m, with_poll, last_poll, sw});
+      if (with_poll) {
+        progress("  admin poller: %.1f GET/s answered, HTTP p50 %s p99 %s, %s errors%s", last_poll.rate,
+                 latency_text(last_poll.p50_ns).c_str(), latency_text(last_poll.p99_ns).c_str(),
+                 commas(double(last_poll.errors)).c_str(),
+                 last_poll.first_error.empty() ? "" : (" (" + last_poll.first_error + ")").c_str());
+        if (last_poll.errors > 0) failed_ = true;
+      }
+    };
+    progress("admin: JSON heartbeats, %zu connections, alone and with %.0f admin GETs/s (%d rounds):", admin_conns_,
+             kAdminPollRate, o_.admin_rounds);
+    run(false);
+    for (int r = 0; r < o_.admin_rounds; ++r) {
+      run(true);
+      run(false);
+    }
+
+    // Runs seconds apart differ by more than the effect (the machine drifts): one long
+    // run with the poller on and off in turns of a second compares like with like.
+    {
+      const double seconds = o_.seconds, warmup = o_.warmup_s;
+      const uint64_t max_requests = o_.max_requests;
+      o_.seconds = o_.quick ? 0.45 : double(o_.admin_interleave_s);
+      o_.warmup_s = o_.quick ? 0 : warmup;
+      o_.max_requests = 0;
+      tick_s_ = phase_s;
+      progress("admin: one %.0f s run, the poller on and off in turns of %.1f s:", o_.seconds, phase_s);
+      if (!o_.quick) wait_machine_quiet(60);
+      polling = interleaving = true;
+      Op mixed = alone;
+      mixed.key = "admin-mixed";
+      admin_mixed_ = measure(mixed, Mode::kClosed, admin_conns_, 1, 0);
+      std::string rates;
+      for (const AdminPhase& p : admin_phases_)
+        rates += strf(" %s%.0fk", p.polled ? "+" : "", double(p.replies) / p.seconds / 1e3);
+      progress("  phase rates (+ = polled):%s", rates.c_str());
+      admin_mixed_poll_ = last_poll;
+      admin_mixed_switches_ = sw;
+      polling = interleaving = false;
+      tick_s_ = 1;
+      o_.seconds = seconds;
+      o_.warmup_s = warmup;
+      o_.max_requests = max_requests;
+      if (last_poll.errors > 0) failed_ = true;
+    }
+    around_run_ = nullptr;
+    tick_hook_ = nullptr;
+
+    // The GETs alone: what each costs the server, on its loop thread and in all.
+    progress("admin: the same GETs with no RPC load, %.1f s each:", o_.seconds);
+    std::vector<std::pair<std::string, std::vector<std::string>>> sets = {{"server idle, no requests", {}}};
+    if (o_.admin_paths.size() > 1) sets.push_back({"the paths in turn", o_.admin_paths});
+    for (const std::string& p : o_.admin_paths) sets.push_back({p + " only", {p}});
+    for (const auto& [label, paths] : sets) {
+      if (!o_.quick) {
+        wait_machine_quiet(60);
+        server_.wait_idle(30);
+      }
+      AdminPollOptions one = po;
+      one.paths = paths;
+      one.min_requests = o_.quick ? paths.size() : 0;
+      AdminPoller p(one);
+      AdminIdle idle;
+      idle.label = label;
+      const double cpu0 = server_.precise_cpu_seconds(), loop0 = server_.precise_loop_cpu_seconds();
+      const double busy0 = machine_busy_seconds(), self0 = process_cpu_seconds("/proc/self/stat");
+      const int64_t t0 = mono_ns();
+      const Switches sw0 = server_.switches();
+      p.start();
+      std::this_thread::sleep_for(std::chrono::nanoseconds(int64_t(o_.seconds * 1e9)));
+      idle.poll = p.stop();
+      idle.seconds = double(mono_ns() - t0) / 1e9;
+      idle.switches = server_.switches() - sw0;
+      idle.switches.seconds = idle.seconds;
+      idle.server_cpu_s = server_.precise_cpu_seconds() - cpu0;
+      idle.loop_cpu_s = server_.precise_loop_cpu_seconds() - loop0;
+      idle.other_cores = std::max(0.0, machine_busy_seconds() - busy0 -
+                                           (process_cpu_seconds("/proc/self/stat") - self0) - idle.server_cpu_s) /
+                         idle.seconds;
+      if (idle.poll.errors > 0) failed_ = true;
+      progress("  %-34s %6.1f GET/s  server %.1f%% of a core (loop %.1f%%), HTTP p50 %s p99 %s", label.c_str(),
+               idle.poll.rate, 100 * idle.server_cpu_s / idle.seconds, 100 * idle.loop_cpu_s / idle.seconds,
+               latency_text(idle.poll.p50_ns).c_str(), latency_text(idle.poll.p99_ns).c_str());
+      admin_idle_.push_back(std::move(idle));
+    }
+    admin_nodes_ = ids_.size();
+    if (!server_.alive()) {
+      admin_error_ = "the server died; its last output:\n" + server_.tail_text(12);
+      failed_ = true;
+    }
+    server_.stop();
+  }
+
   // ---- the report ----
 
   std::string row_label(const Measured& m) const {
@@ -1869,24 +2174,29 @@ class RpcBench {
     return c;
   }
 
-  void add_row(const Measured& m, const std::string& target, const std::string& result) {
+  // `label` and `vs` replace the row's label and its "vs raw" cell when not empty.
+  void add_row(const Measured& m, const std::string& target, const std::string& result, std::string label = "",
+               const std::string& vs = "") {
+    if (label.empty()) label = row_label(m);
     if (!m.ok) {
-      rep_.row({row_label(m), "FAILED", "", "", "", "", "", "", "", target, result});
+      rep_.row({label, "FAILED", "", "", "", "", "", "", "", target, result});
       rep_.note(m.error.substr(0, 300));
       return;
     }
-    std::string ratio;
-    if (m.op != "raw" && m.mode != Mode::kOpen)
-      if (const Measured* raw = find("raw", m.mode, m.conns); raw && raw->r.rate > 0)
-        ratio = ratio_text(m.r.rate / raw->r.rate);
-    if (m.op == "raw" && m.mode != Mode::kOpen) ratio = "1.00x raw";
-    if (m.op != "raw" && !m.op.empty() && m.mode == Mode::kOpen && m.op != "register")
-      if (const Measured* raw = raw_open_near(m.offered); raw && raw->r.p99_ns > 0)
-        ratio = "p99 " + ratio_text(m.r.p99_ns / raw->r.p99_ns);
+    std::string ratio = vs;
+    if (ratio.empty()) {
+      if (m.op != "raw" && m.mode != Mode::kOpen)
+        if (const Measured* raw = find("raw", m.mode, m.conns); raw && raw->r.rate > 0)
+          ratio = ratio_text(m.r.rate / raw->r.rate);
+      if (m.op == "raw" && m.mode != Mode::kOpen) ratio = "1.00x raw";
+      if (m.op != "raw" && !m.op.empty() && m.mode == Mode::kOpen && m.op != "register")
+        if (const Measured* raw = raw_open_near(m.offered); raw && raw->r.p99_ns > 0)
+          ratio = "p99 " + ratio_text(m.r.p99_ns / raw->r.p99_ns);
+    }
     const auto cores = [](double c) { return c < 0 ? std::string("-") : strf("%.0f%%", c * 100); };
     std::string srv = cores(m.r.server_cores);
     if (m.r.server_loop_cores >= 0) srv += ", loop " + cores(m.r.server_loop_cores);
-    rep_.row({row_label(m), commas(m.r.rate), latency_text(m.r.p50_ns), latency_text(m.r.p99_ns), ratio,
+    rep_.row({label, commas(m.r.rate), latency_text(m.r.p50_ns), latency_text(m.r.p99_ns), ratio,
               commas(double(m.r.errors)), srv, cores(m.r.client_cores), cores(m.r.other_cores), target, result});
     if (m.r.errors > 0) rep_.note("first error: " + m.r.first_error.substr(0, 200));
     if (m.r.ran_dry)
@@ -1898,6 +2208,165 @@ class RpcBench {
       for (double d : m.disturbed) others += strf("%s%.0f%%", others.empty() ? "" : ", ", d * 100);
       rep_.note("measured again: other processes used " + others + " of a core during the earlier attempt(s)");
     }
+  }
+
+  void switches_note(const Switches& s) {
+    if (s.seconds <= 0) return;
+    rep_.note(strf("context switches/s: loop thread %s involuntary, %s voluntary; other server threads %s, %s",
+                   commas(double(s.loop_involuntary) / s.seconds).c_str(),
+                   commas(double(s.loop_voluntary) / s.seconds).c_str(),
+                   commas(double(s.other_involuntary) / s.seconds).c_str(),
+                   commas(double(s.other_voluntary) / s.seconds).c_str()));
+  }
+
+  // The admin part's section; its target line goes to `summary`.
+  void report_admin(std::vector<std::string>& summary, bool judged) {
+    if (admin_runs_.empty() && admin_error_.empty()) return;
+    rep_.section(
+        strf("admin reads vs the RPC path: JSON heartbeats at %zu conns, alone and with %.0f admin GETs/s "
+             "(%s registered nodes)",
+             admin_conns_, kAdminPollRate, commas(double(admin_nodes_)).c_str()));
+    if (!admin_error_.empty() && admin_runs_.empty()) {
+      rep_.row({"admin part", "FAILED", "", "", "", "", "", "", "", "", ""});
+      rep_.note(admin_error_.substr(0, 300));
+      summary.push_back(strf("%-22s FAILED", "admin polling"));
+      return;
+    }
+    const auto cores = [](double c) { return strf("%.0f%%", c * 100); };
+    double sum_alone = 0, sum_polled = 0;
+    int n_alone = 0, n_polled = 0, round = 0, alone_index = 0;
+    bool all_ok = true;
+    for (const AdminRun& run : admin_runs_) {
+      all_ok = all_ok && run.m->ok;
+      if (!run.m->ok) continue;
+      (run.polled ? sum_polled : sum_alone) += run.m->r.rate;
+      ++(run.polled ? n_polled : n_alone);
+    }
+    for (size_t i = 0; i < admin_runs_.size(); ++i) {
+      const AdminRun& run = admin_runs_[i];
+      if (!run.polled) {
+        // Against the mean of all alone runs: how much the machine drifted.
+        add_row(*run.m, "", "", strf("alone (%d)", ++alone_index),
+                n_alone && run.m->ok ? strf("%.3fx mean alone", run.m->r.rate * n_alone / sum_alone) : "-");
+        switches_note(run.switches);
+        continue;
+      }
+      ++round;
+      // Each polled run against the mean of the alone runs on either side of it.
+      std::string vs;
+      const Measured* before = admin_runs_[i - 1].m;
+      const Measured* after = i + 1 < admin_runs_.size() ? admin_runs_[i + 1].m : nullptr;
+      if (run.m->ok && before->ok && after && after->ok)
+        vs = strf("%.3fx alone", 2 * run.m->r.rate / (before->r.rate + after->r.rate));
+      add_row(*run.m, "", "", strf("+ %.0f admin GETs/s (%d)", kAdminPollRate, round), vs);
+      switches_note(run.switches);
+      const AdminPollStats& p = run.poll;
+      std::string paths;
+      for (const AdminPathStats& ps : p.paths)
+        paths +=
+            strf("%s%s %s/%s (%s B)", paths.empty() ? "" : "; ", ps.path.c_str(), latency_text(ps.p50_ns).c_str(),
+                 latency_text(ps.p99_ns).c_str(), commas(ps.answered ? double(ps.bytes / ps.answered) : 0).c_str());
+      rep_.note(strf("poller: %s GETs answered in %.2f s = %.1f/s, %s late, %s errors; HTTP p50 %s, p99 %s, max %s",
+                     commas(double(p.answered)).c_str(), p.seconds, p.rate, commas(double(p.late)).c_str(),
+                     commas(double(p.errors)).c_str(), latency_text(p.p50_ns).c_str(), latency_text(p.p99_ns).c_str(),
+                     latency_text(p.max_ns).c_str()));
+      rep_.note("  p50/p99 by path: " + paths);
+      if (p.errors > 0) rep_.note("  first error: " + p.first_error.substr(0, 200));
+    }
+    const double ratio = n_alone && n_polled ? (sum_polled / n_polled) / (sum_alone / n_alone) : 0;
+    double lo = 0, hi = 0;  // the alone runs' spread: what the machine drifts between runs
+    for (const AdminRun& run : admin_runs_)
+      if (!run.polled && run.m->ok) {
+        lo = lo == 0 ? run.m->r.rate : std::min(lo, run.m->r.rate);
+        hi = std::max(hi, run.m->r.rate);
+      }
+    rep_.row({strf("polled / alone (mean of %d / %d runs)", n_polled, n_alone),
+              ratio > 0 ? commas(sum_polled / n_polled) + " / " + commas(sum_alone / n_alone) : "-", "", "",
+              ratio > 0 ? strf("%.3f", ratio) : "-", "", "", "", "", "", ""});
+    if (lo > 0)
+      rep_.note(strf("the alone runs span %s..%s/s (%.0f%%): between runs the machine drifts by more than the",
+                     commas(lo).c_str(), commas(hi).c_str(), 100 * (hi - lo) / lo));
+    rep_.note("effect, so the target is judged on the interleaved run below");
+
+    // The interleaved run: each polled phase against the unpolled ones on either side.
+    double on_sum = 0, off_sum = 0, on_s = 0;
+    int n_on = 0, n_off = 0;
+    std::vector<double> pairs;
+    const auto rate = [](const AdminPhase& p) { return double(p.replies) / p.seconds; };
+    for (size_t k = 0; k < admin_phases_.size(); ++k) {
+      const AdminPhase& p = admin_phases_[k];
+      (p.polled ? on_sum : off_sum) += rate(p);
+      ++(p.polled ? n_on : n_off);
+      if (p.polled) on_s += p.seconds;
+      if (p.polled && k > 0 && k + 1 < admin_phases_.size())
+        pairs.push_back(2 * rate(p) / (rate(admin_phases_[k - 1]) + rate(admin_phases_[k + 1])));
+    }
+    const double mixed = n_on && n_off ? (on_sum / n_on) / (off_sum / n_off) : 0;
+    const bool mixed_ok = admin_mixed_ && admin_mixed_->ok && mixed > 0 && admin_mixed_poll_.errors == 0;
+    const std::string target = strf(">= %.2f", kTargetAdminRatio);
+    const std::string result = !all_ok || !mixed_ok ? "FAIL"
+                               : judged             ? pass_fail(mixed >= kTargetAdminRatio)
+                                                    : "n/a (quick)";
+    if (admin_mixed_) {
+      const double phase = n_on ? on_s / n_on : 0;
+      const auto cores = [](double c) { return c < 0 ? std::string("-") : strf("%.0f%%", c * 100); };
+      const RunResult& r = admin_mixed_->r;
+      rep_.row({strf("interleaved: %d x %.1f s polled, %d x %.1f s not", n_on, phase, n_off, phase),
+                mixed > 0 ? commas(on_sum / n_on) + " / " + commas(off_sum / n_off) : "FAILED", latency_text(r.p50_ns),
+                latency_text(r.p99_ns), mixed > 0 ? strf("%.3f", mixed) : "-", commas(double(r.errors)),
+                cores(r.server_cores) + ", loop " + cores(r.server_loop_cores), cores(r.client_cores),
+                cores(r.other_cores), target, result});
+      if (!admin_mixed_->ok) rep_.note(admin_mixed_->error.substr(0, 300));
+      if (!pairs.empty()) {
+        std::sort(pairs.begin(), pairs.end());
+        rep_.note(strf("each polled phase over the mean of its neighbours: median %.3f, range %.3f..%.3f (%zu phases)",
+                       pairs[pairs.size() / 2], pairs.front(), pairs.back(), pairs.size()));
+      }
+      const AdminPollStats& p = admin_mixed_poll_;
+      rep_.note(strf("poller: %s GETs answered, %.1f/s over the polled phases, %s errors; HTTP p50 %s, p99 %s",
+                     commas(double(p.answered)).c_str(), on_s > 0 ? double(p.answered) / on_s : 0.0,
+                     commas(double(p.errors)).c_str(), latency_text(p.p50_ns).c_str(), latency_text(p.p99_ns).c_str()));
+      if (p.errors > 0) rep_.note("  first error: " + p.first_error.substr(0, 200));
+      switches_note(admin_mixed_switches_);
+      rep_.note("one closed-loop run, the poller resumed and paused (its connections closed) at every phase");
+      rep_.note("boundary; req/s = mean phase rate polled / not; p50, p99 and cpu over the whole run");
+    }
+    rep_.note("the GETs cycle through " + join(o_.admin_paths) + " (with X-Admin-Token), open loop at");
+    rep_.note(strf("fixed times over %d %sconnections (a thread each, %s); the alone runs", o_.admin_conns,
+                   o_.admin_keep_alive ? "keep-alive " : "new-per-GET ",
+                   o_.admin_poller_cpu == "other"    ? "off the client's CPU"
+                   : o_.admin_poller_cpu == "client" ? "on the client's CPU"
+                                                     : "on any CPU"));
+    rep_.note("and phases use the same server, its admin HTTP server up and idle");
+    summary.push_back(strf("%-22s %14.3f   polled/not, interleaved, %zu conns, %.0f GETs/s  target %s: %s",
+                           "admin reads", mixed, admin_conns_, kAdminPollRate, target.c_str(), result.c_str()));
+
+    if (admin_idle_.empty()) return;
+    rep_.section(strf("the same admin GETs with no RPC load (%.0f/s, %s registered nodes)", kAdminPollRate,
+                      commas(double(admin_nodes_)).c_str()));
+    const AdminIdle* base = &admin_idle_[0];  // the server with no requests
+    for (const AdminIdle& a : admin_idle_) {
+      const bool idle = a.poll.sent == 0;
+      rep_.row({a.label, idle ? "-" : strf("%.1f", a.poll.rate), latency_text(a.poll.p50_ns),
+                latency_text(a.poll.p99_ns), "", idle ? "" : commas(double(a.poll.errors)),
+                cores(a.server_cpu_s / a.seconds) + ", loop " + cores(a.loop_cpu_s / a.seconds),
+                idle ? "-" : cores(a.poll.cpu_seconds / a.seconds), cores(a.other_cores), "", ""});
+      switches_note(a.switches);
+      if (idle || a.poll.answered == 0) continue;
+      const double srv_us = std::max(0.0, a.server_cpu_s - base->server_cpu_s * a.seconds / base->seconds) * 1e6 /
+                            double(a.poll.answered);
+      const double loop_us =
+          std::max(0.0, a.loop_cpu_s - base->loop_cpu_s * a.seconds / base->seconds) * 1e6 / double(a.poll.answered);
+      std::string bytes;
+      for (const AdminPathStats& ps : a.poll.paths)
+        if (ps.answered)
+          bytes += strf("%s%s B", bytes.empty() ? "" : ", ", commas(double(ps.bytes / ps.answered)).c_str());
+      rep_.note(strf("server CPU per GET above idle: %.0f us, of which %.0f us on the loop thread; body %s", srv_us,
+                     loop_us, bytes.c_str()));
+      if (a.poll.errors > 0) rep_.note("first error: " + a.poll.first_error.substr(0, 200));
+    }
+    rep_.note("srv cpu: the server process (loop = its loop thread, the one that serves the registry); cli cpu:");
+    rep_.note("the poller threads");
   }
 
   void report() {
@@ -2019,6 +2488,7 @@ class RpcBench {
                                (commas(double(rss_registered_)) + " nodes").c_str(), result.c_str()));
       }
     }
+    report_admin(summary, judged);
     if (!summary.empty()) {
       rep_.section("targets (2-core machine)");
       for (const std::string& s : summary) rep_.note(s);
@@ -2045,6 +2515,35 @@ class RpcBench {
   std::vector<Op> ops_;
   std::deque<Measured> results_;  // a deque: measure() hands out pointers into it
   Report rep_;
+  // admin reads vs the RPC path
+  struct AdminRun {
+    const Measured* m;  // in results_
+    bool polled;
+    AdminPollStats poll;
+    Switches switches;  // the server's, over the load run (connect and warm-up included)
+  };
+  struct AdminIdle {
+    std::string label;
+    AdminPollStats poll;
+    double seconds = 0, server_cpu_s = 0, loop_cpu_s = 0, other_cores = 0;
+    Switches switches;
+  };
+  std::function<void(bool starting)> around_run_;    // measure() calls it around each load run
+  std::function<void(uint64_t replies)> tick_hook_;  // and hands it to the load run
+  double tick_s_ = 1;
+  struct AdminPhase {
+    double seconds;
+    uint64_t replies;
+    bool polled;
+  };
+  std::vector<AdminPhase> admin_phases_;
+  const Measured* admin_mixed_ = nullptr;
+  AdminPollStats admin_mixed_poll_;
+  Switches admin_mixed_switches_;
+  std::string admin_token_, admin_error_;
+  size_t admin_conns_ = 0, admin_nodes_ = 0;
+  std::vector<AdminRun> admin_runs_;
+  std::vector<AdminIdle> admin_idle_;
   // memory
   bool rss_ran_ = false;
   std::string rss_error_, rss_first_error_;
@@ -2080,15 +2579,16 @@ std::string default_server() {
 int run_rpc_bench(int argc, char** argv, int first) {
   Options o;
   o.server = default_server();
-  std::string conns = "1,64,1024", only;
+  std::string conns = "1,64,1024", only, admin_paths;
   uint64_t open_load = 25, seconds = 3, depth = 1, deep_depth = 16, deep_conns = 64, pool = 1024, rss = 0,
-           max_regs = 200'000;
+           max_regs = 200'000, admin_nodes = 0, admin_rounds = 0, admin_conns = 4;
   Flags flags("pilot-bench rpc",
               "Measures the rendezvous registry port on this machine: requests/s and client-side p50/p99 latency\n"
               "of signed heartbeats (JSON and binary), lookups, resolves and durable registrations against the\n"
               "real server binary, each next to the raw loopback request/response rate of the same client\n"
-              "measured in the same run, plus the server's RSS with many nodes. Use --dir on the disk the data\n"
-              "directory will live on (registrations wait for fdatasync).");
+              "measured in the same run, plus the server's RSS with many nodes, and (admin) JSON heartbeats with\n"
+              "and without 50 admin HTTP GETs/s. Use --dir on the disk the data directory will live on\n"
+              "(registrations wait for fdatasync).");
   flags.add_string(&o.server, "server", nullptr, "the rendezvous binary to start");
   flags.add_string(&o.dir, "dir", nullptr,
                    "data directories go to a fresh subdirectory of DIR, removed afterwards (default: $TMPDIR or "
@@ -2104,7 +2604,22 @@ int run_rpc_bench(int argc, char** argv, int first) {
                  "nodes registered for the memory measurement (default 1000000; 20000 with --quick)");
   flags.add_uint(&max_regs, "max-registrations", nullptr, "cap on pre-built signed registrations per run");
   flags.add_string(&only, "only", nullptr,
-                   "comma-separated subset of: raw,heartbeat,lookup,resolve,register,deep,latency,rss");
+                   "comma-separated subset of: raw,heartbeat,lookup,resolve,register,deep,latency,rss,admin");
+  flags.add_uint(&admin_nodes, "admin-nodes", nullptr,
+                 "admin part: nodes registered before measuring (default 10000; 200 with --quick)");
+  flags.add_uint(&admin_conns, "admin-conns", nullptr, "admin part: the poller's connections (a thread each)");
+  flags.add_bool(&o.admin_keep_alive, "admin-keep-alive", nullptr,
+                 "admin part: keep the poller's connections open (false: a new connection per GET)");
+  flags.add_string(&admin_paths, "admin-paths", nullptr,
+                   "admin part: comma-separated paths the poller cycles through (default "
+                   "/api/dashboard,/metrics,/api/stats)");
+  flags.add_string(&o.admin_poller_cpu, "admin-poller-cpu", nullptr,
+                   "admin part: the poller's threads on the client's CPU (client), on the "
+                   "others (other) or anywhere (any)");
+  flags.add_uint(&o.admin_interleave_s, "admin-interleave-seconds", nullptr,
+                 "admin part: length of the run with the poller on and off in turns of a second");
+  flags.add_uint(&admin_rounds, "admin-rounds", nullptr,
+                 "admin part: polled runs, each between two runs without polling (default 2; 1 with --quick)");
   flags.add_bool(&o.quick, "quick", nullptr, "tiny sizes, conns 1,8: a smoke test, not a measurement");
   flags.add_bool(&o.keep, "keep", nullptr, "keep the bench directory");
   flags.add_uint(&open_load, "open-load", nullptr,
@@ -2125,22 +2640,41 @@ int run_rpc_bench(int argc, char** argv, int first) {
     std::fprintf(stderr, "pilot-bench rpc: --pin wants client, split or none\n");
     return 2;
   }
+  if (o.admin_poller_cpu != "other" && o.admin_poller_cpu != "client" && o.admin_poller_cpu != "any") {
+    std::fprintf(stderr, "pilot-bench rpc: --admin-poller-cpu wants other, client or any\n");
+    return 2;
+  }
+  if (!admin_paths.empty()) {
+    o.admin_paths.clear();
+    for (size_t p = 0; p <= admin_paths.size();) {
+      const size_t comma = std::min(admin_paths.find(',', p), admin_paths.size());
+      const std::string path = admin_paths.substr(p, comma - p);
+      if (path.empty() || path[0] != '/') {
+        std::fprintf(stderr, "pilot-bench rpc: --admin-paths wants paths starting with / separated by commas\n");
+        return 2;
+      }
+      o.admin_paths.push_back(path);
+      p = comma + 1;
+    }
+  }
   if (!parse_list(conns, o.conns)) {
     std::fprintf(stderr, "pilot-bench rpc: --conns wants numbers 1..60000 separated by commas\n");
     return 2;
   }
   if (depth < 1 || depth > 1024 || deep_depth > 1024 || deep_conns < 1 || deep_conns > 60000 || pool < 1 ||
-      pool > 100000 || seconds < 1 || seconds > 3600) {
+      pool > 100000 || seconds < 1 || seconds > 3600 || admin_nodes > 100000 || admin_rounds > 20 || admin_conns < 1 ||
+      admin_conns > 64 || o.admin_interleave_s < 4 || o.admin_interleave_s > 3600) {
     std::fprintf(stderr,
                  "pilot-bench rpc: --depth/--deep-depth 1..1024, --deep-conns 1..60000, --pool "
-                 "1..100000, --seconds 1..3600\n");
+                 "1..100000, --seconds 1..3600, --admin-nodes 1..100000, --admin-rounds 1..20, --admin-conns 1..64, "
+                 "--admin-interleave-seconds 4..3600\n");
     return 2;
   }
   for (size_t p = 0; p < only.size();) {
     const size_t comma = std::min(only.find(',', p), only.size());
     const std::string part = only.substr(p, comma - p);
-    static const std::set<std::string> kParts = {"raw",      "heartbeat", "lookup",  "resolve",
-                                                 "register", "deep",      "latency", "rss"};
+    static const std::set<std::string> kParts = {"raw",  "heartbeat", "lookup", "resolve", "register",
+                                                 "deep", "latency",   "rss",    "admin"};
     if (!kParts.count(part)) {
       std::fprintf(stderr, "pilot-bench rpc: unknown part \"%s\" in --only\n", part.c_str());
       return 2;
@@ -2156,6 +2690,9 @@ int run_rpc_bench(int argc, char** argv, int first) {
   o.pool = pool;
   o.max_registrations = max_regs;
   o.rss_nodes = rss ? rss : 1'000'000;
+  o.admin_nodes = admin_nodes ? admin_nodes : 10'000;
+  o.admin_rounds = admin_rounds ? int(admin_rounds) : 2;
+  o.admin_conns = int(admin_conns);
   if (o.quick) {
     // A few hundred requests per row, in a few seconds overall: checks that every part
     // runs against the real server, measures nothing.
@@ -2167,6 +2704,8 @@ int run_rpc_bench(int argc, char** argv, int first) {
     o.max_requests = 400;
     o.max_registrations = 2000;
     o.rss_nodes = rss ? rss : 20'000;
+    o.admin_nodes = admin_nodes ? admin_nodes : 200;
+    o.admin_rounds = admin_rounds ? int(admin_rounds) : 1;
   }
   if (!std::filesystem::exists(o.server)) {
     std::fprintf(stderr, "pilot-bench rpc: no server binary at %s (build the rendezvous target or pass --server)\n",

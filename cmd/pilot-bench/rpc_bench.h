@@ -8,7 +8,10 @@
 //   3. lookups (JSON, binary 0x02) and signed resolves (JSON, binary 0x03) of public nodes;
 //   4. new registrations, durable (--fsync always: the reply waits for fdatasync), each
 //      with a fresh key and a signature;
-//   5. the server's VmRSS after registering --rss-nodes nodes.
+//   5. the server's VmRSS after registering --rss-nodes nodes;
+//   6. (admin) JSON heartbeats at 64 connections on a server with the admin HTTP server
+//      on and --admin-nodes nodes, alone and with 50 GETs/s of /api/dashboard, /metrics
+//      and /api/stats (admin_poll.h), alternated: the ratio of the two rates.
 //
 // Each with 1, 64 and 1024 connections (closed loop, --depth requests in flight per
 // connection), once more with --deep-depth requests in flight, and open loop at 1024

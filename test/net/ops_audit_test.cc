@@ -36,7 +36,8 @@ class AuditOps : public OpsFixture {
 };
 
 TEST_F(AuditOps, IsAnAdminReadAllowedOnAStandby) {
-  const OpSpec* op = all_ops().find("get_audit_log");
+  const OpTable ops = all_ops();  // find() points into the table: keep it alive
+  const OpSpec* op = ops.find("get_audit_log");
   ASSERT_TRUE(op);
   EXPECT_TRUE(op->standby_ok);
   EXPECT_EQ(op->breaker, "");
