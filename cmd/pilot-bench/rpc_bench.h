@@ -11,7 +11,9 @@
 //   5. the server's VmRSS after registering --rss-nodes nodes;
 //   6. (admin) JSON heartbeats at 64 connections on a server with the admin HTTP server
 //      on and --admin-nodes nodes, alone and with 50 GETs/s of /api/dashboard, /metrics
-//      and /api/stats (admin_poll.h), alternated: the ratio of the two rates.
+//      and /api/stats (admin_poll.h): runs seconds apart, then one long run with the
+//      GETs on and off in turns of a second, whose ratio of the two rates is judged;
+//      and the server CPU each GET costs with no RPC load.
 //
 // Each with 1, 64 and 1024 connections (closed loop, --depth requests in flight per
 // connection), once more with --deep-depth requests in flight, and open loop at 1024
