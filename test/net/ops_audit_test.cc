@@ -24,15 +24,6 @@ class AuditOps : public OpsFixture {
     EXPECT_EQ(r.value("type", ""), "get_audit_log_ok") << r.dump();
     return r.value("entries", json::array());
   }
-  uint16_t network(const std::string& name) {
-    const auto id = static_cast<uint16_t>(state_.networks.next_net());
-    NetworkCreated e;
-    e.network_id = id;
-    e.name = name;
-    e.join_rule = "open";
-    reg_.emit(e);
-    return id;
-  }
 };
 
 TEST_F(AuditOps, IsAnAdminReadAllowedOnAStandby) {
@@ -51,7 +42,7 @@ TEST_F(AuditOps, IsAnAdminReadAllowedOnAStandby) {
 
 TEST_F(AuditOps, NewestFirstWithEmptyFieldsOmitted) {
   const TestNode a = add_node("198.51.100.7:4000");
-  const uint16_t net = network("lab");
+  const uint16_t net = create_network("lab");
   reg_.emit(MemberJoined{net, a.id, Role::kNone});
   // A real op through the dispatcher lands in the audit log too.
   json r =
@@ -78,8 +69,8 @@ TEST_F(AuditOps, NewestFirstWithEmptyFieldsOmitted) {
 TEST_F(AuditOps, NetworkFilter) {
   const TestNode a = add_node();
   const TestNode b = add_node();
-  const uint16_t n1 = network("one");
-  const uint16_t n2 = network("two");
+  const uint16_t n1 = create_network("one");
+  const uint16_t n2 = create_network("two");
   reg_.emit(MemberJoined{n1, a.id, Role::kNone});
   reg_.emit(MemberJoined{n2, b.id, Role::kNone});
   reg_.emit(MemberJoined{n1, b.id, Role::kNone});

@@ -85,6 +85,16 @@ class OpsFixture : public ::testing::Test {
     reg_.liveness().touch(n.id, now_);
     return n;
   }
+  // An open custom network, emitted as a handler would.
+  uint16_t create_network(const std::string& name) {
+    const auto id = static_cast<uint16_t>(state_.networks.next_net());
+    NetworkCreated e;
+    e.network_id = id;
+    e.name = name;
+    e.join_rule = "open";
+    reg_.emit(e);
+    return id;
+  }
 
   int64_t now_ = kStart;
   State state_;

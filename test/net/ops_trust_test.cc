@@ -60,15 +60,6 @@ class TrustOps : public OpsFixture {
     return id;
   }
   void join_network(uint32_t node, uint16_t net) { reg_.emit(MemberJoined{net, node, Role::kMember}); }
-  uint16_t create_network(const std::string& name) {
-    const auto id = static_cast<uint16_t>(state_.networks.next_net());
-    NetworkCreated e;
-    e.network_id = id;
-    e.name = name;
-    e.join_rule = "open";
-    reg_.emit(e);
-    return id;
-  }
 };
 
 // ---- op table ----------------------------------------------------------------------
