@@ -1,7 +1,7 @@
 // Test helper for crash_test: appends records to the log in <dir> as fast as the
 // disk allows (fsync=always) and prints "<seq>\n" on stdout for every record whose
-// durable callback fired. The test SIGKILLs it at random moments and checks that
-// every printed sequence number survived.
+// durable callback fired, after a first line "ready" once the log is open. The test SIGKILLs it at random moments and
+// checks that every printed sequence number survived.
 #include <unistd.h>
 
 #include <cstdio>
@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "open: %s\n", err.c_str());
     return 1;
   }
+  (void)!::write(1, "ready\n", 6);
   unsigned seed = static_cast<unsigned>(getpid());
   for (;;) {
     // Mostly small bursts; now and then one of ~1.5 MiB, so that batches span several
