@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "cmd/pilot-bench/generated_log.h"
 #include "cmd/pilot-bench/machine.h"
 #include "core/ed25519.h"
 #include "core/events.h"
@@ -49,8 +50,6 @@ constexpr double kTargetDurablePerSecond = 100'000;  // with 256 appenders
 constexpr double kTargetDurableVsRaw = 10;           // × one fdatasync per event
 constexpr double kTargetReplayPerSecond = 1'000'000;
 constexpr double kTargetRestartSeconds = 3;
-constexpr size_t kPayloadBytes = 200;
-constexpr int64_t kBaseTimeNs = 1'750'000'000'000'000'000;  // record timestamps of generated logs
 
 // ---- small helpers -----------------------------------------------------------------
 
@@ -232,106 +231,7 @@ void remove_tree(const std::string& p) {
   std::filesystem::remove_all(p, ec);
 }
 
-// ---- generated events ----------------------------------------------------------------
-
-uint64_t splitmix64(uint64_t& s) {
-  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-PublicKey key_for(uint32_t id) {
-  PublicKey k{};
-  uint64_t s = id;
-  for (size_t i = 0; i < k.size(); i += 8) {
-    uint64_t v = splitmix64(s);
-    std::memcpy(k.data() + i, &v, 8);
-  }
-  return k;
-}
-
-// Every field has a fixed width, so every registration encodes to the same size.
-NodeRegistered registration_unpadded(uint32_t id) {
-  NodeRegistered e;
-  e.node_id = id;
-  e.public_key = key_for(id);
-  e.owner = strf("operator-%08u@fleet.example.com", id % 100'000'000u);
-  e.real_addr = strf("203.0.%03u.%03u:%05u", (id >> 8) & 0xff, id & 0xff, 1024 + id % 60000);
-  e.lan_addrs = {strf("10.%03u.%03u.%03u:04000", (id >> 16) & 0xff, (id >> 8) & 0xff, id & 0xff),
-                 strf("192.168.%03u.%03u:04000", (id >> 8) & 0xff, id & 0xff)};
-  e.version = "v1.9.3";
-  return e;
-}
-
-// A registration whose payload is kPayloadBytes: the version string carries build
-// metadata ("v1.9.3+g3f9c…") long enough to make up the difference.
-NodeRegistered registration(uint32_t id) {
-  static const size_t pad = [] {
-    size_t n = encode_payload(Event(registration_unpadded(1))).size();
-    return n < kPayloadBytes ? kPayloadBytes - n : 0;
-  }();
-  NodeRegistered e = registration_unpadded(id);
-  if (pad > 0) {
-    static const char kHex[] = "3f9c2e1d7a5b40c88e1f2a6b9d0c4e7f1a2b3c4d5e6f70819a8b7c6d5e4f3a2b1c0d";
-    std::string meta = "+g";
-    while (meta.size() < pad) meta += kHex[meta.size() % (sizeof kHex - 1)];
-    e.version += meta.substr(0, pad);
-  }
-  return e;
-}
-
-// The replay mix, after `networks` networks are created: of every 50 events, 40
-// register a new node, 4 change a hostname, 3 change tags, 2 join a network and 1
-// adds a trust pair (all about random existing nodes).
-class MixGen {
- public:
-  MixGen(uint32_t existing_nodes, uint16_t networks) : known_(existing_nodes), networks_(networks) {}
-
-  Event next() {
-    if (created_ < networks_) {
-      ++created_;
-      NetworkCreated n;
-      n.network_id = created_;
-      n.name = strf("fleet-net-%05u", created_);
-      n.join_rule = "open";
-      return n;
-    }
-    const uint64_t k = count_++ % 50;
-    if (k < 40 || known_ < 2) return registration(++known_);
-    if (k < 44) {
-      uint32_t id = pick();
-      return HostnameChanged{id, strf("host-%08u-%llu", id, (unsigned long long)(count_ % 1000))};
-    }
-    if (k < 47)
-      return TagsChanged{pick(), {"gpu", "eu-west-1", strf("rack-%02llu", (unsigned long long)(count_ % 40))}};
-    if (k < 49)
-      return MemberJoined{static_cast<uint16_t>(1 + splitmix64(rng_) % std::max<uint16_t>(networks_, 1)), pick(),
-                          Role::kMember};
-    return TrustAdded{pick(), pick()};
-  }
-  uint32_t nodes() const { return known_; }
-
- private:
-  uint32_t pick() { return 1 + static_cast<uint32_t>(splitmix64(rng_) % known_); }
-
-  uint32_t known_;
-  uint16_t networks_;
-  uint16_t created_ = 0;
-  uint64_t count_ = 0;
-  uint64_t rng_ = 42;
-};
-
 // ---- log helpers ---------------------------------------------------------------------
-
-std::unique_ptr<log::Writer> open_writer(const std::string& log_dir, log::FsyncPolicy::Mode mode, std::string& error) {
-  log::RecoveryResult rec;
-  if (!log::recover(log_dir, log::kDefaultSegmentBytes, rec, error)) return nullptr;
-  log::WriterOptions o;
-  o.log_dir = log_dir;
-  o.fsync.mode = mode;
-  return log::Writer::open(std::move(o), rec, error);
-}
 
 // The first `bytes` bytes of the log's segments, in order (what a reader must read).
 struct FileSpan {
@@ -618,13 +518,6 @@ void register_pass(const std::string& name, int iterations, std::function<double
 
 // ---- 3. replay -------------------------------------------------------------------------------
 
-struct GeneratedLog {
-  uint64_t records = 0;
-  uint64_t record_bytes = 0;  // framed records, without segment headers
-  uint64_t data_bytes = 0;    // what a reader reads: records + segment headers
-  double write_seconds = 0;
-};
-
 double scan_pass(const std::string& log_dir, bool verify_chain, bool decode, uint64_t expect, std::string& err) {
   auto t0 = Clock::now();
   log::Scanner s(log_dir, 1, verify_chain);
@@ -660,21 +553,9 @@ double replay_pass(const std::string& log_dir, uint64_t upto, std::string& err) 
 bool run_replay(const std::string& root, const Options& o, Table& t, std::string& error) {
   const std::string log_dir = root + "/replay/log";
   GeneratedLog g;
-  {
-    auto w = open_writer(log_dir, log::FsyncPolicy::Mode::kNone, error);
-    if (!w) return false;
-    progress("replay: writing %s events (fsync=none)...", grouped(double(o.replay_events)).c_str());
-    MixGen mix(0, 100);
-    auto t0 = Clock::now();
-    for (uint64_t i = 1; i <= o.replay_events; ++i) w->append(mix.next(), kBaseTimeNs + int64_t(i) * 1000);
-    w->flush();
-    g.write_seconds = seconds_since(t0);
-    g.records = w->last_seq();
-    g.record_bytes = w->stats().bytes;
-    w->close();
-  }
-  const size_t segments = log::list_segments(log_dir).size();
-  g.data_bytes = g.record_bytes + segments * log::kSegmentHeaderSize;
+  progress("replay: writing %s events (fsync=none)...", grouped(double(o.replay_events)).c_str());
+  if (!write_mix_log(log_dir, o.replay_events, g, error)) return false;
+  const size_t segments = g.segments;
   const auto spans = log_spans(log_dir, g.data_bytes);
   const double mean_record = double(g.record_bytes) / double(g.records);
   progress("replay: wrote %s records (%.1f MB, %zu segments) in %.1f s; warming up", grouped(double(g.records)).c_str(),

@@ -58,4 +58,14 @@ double percentile(std::vector<int64_t>& v, double q) {
   return static_cast<double>(v[k]);
 }
 
+const char* client_build_kind() {
+#if defined(NDEBUG) && defined(__OPTIMIZE__)
+  return "optimized, NDEBUG (this binary; the server's build is its own)";
+#elif defined(__OPTIMIZE__)
+  return "optimized, assertions on";
+#else
+  return "UNOPTIMIZED (numbers are not representative)";
+#endif
+}
+
 }  // namespace pilot::bench

@@ -1,10 +1,12 @@
 // pilot-bench: measurements of the rendezvous' building blocks on this machine.
 // `pilot-bench log --help` for the log benchmark, `pilot-bench rpc --help` for the
-// registry port; BENCHMARKS.md has recorded results.
+// registry port, `pilot-bench repl --help` for replication; BENCHMARKS.md has recorded
+// results.
 #include <cstdio>
 #include <cstring>
 
 #include "cmd/pilot-bench/log_bench.h"
+#include "cmd/pilot-bench/repl_bench.h"
 #include "cmd/pilot-bench/rpc_bench.h"
 
 namespace {
@@ -18,7 +20,10 @@ constexpr const char* kUsage =
     "  rpc   registry port of the real rendezvous binary: heartbeats, lookups, resolves and\n"
     "        durable registrations with 1/64/1024 connections against the raw loopback limit,\n"
     "        p50/p99 latency, server RSS with 1M nodes, heartbeats with and without admin HTTP\n"
-    "        polling (see `pilot-bench rpc --help`)\n";
+    "        polling (see `pilot-bench rpc --help`)\n"
+    "  repl  hot-standby replication between two real rendezvous processes: follower lag under\n"
+    "        10,000 mutations/s, sync-mode throughput as a ratio of async, catch-up rate of an\n"
+    "        empty follower 1M records behind (see `pilot-bench repl --help`)\n";
 
 }  // namespace
 
@@ -30,6 +35,7 @@ int main(int argc, char** argv) {
   }
   if (std::strcmp(argv[1], "log") == 0) return pilot::bench::run_log_bench(argc, argv, 2);
   if (std::strcmp(argv[1], "rpc") == 0) return pilot::bench::run_rpc_bench(argc, argv, 2);
+  if (std::strcmp(argv[1], "repl") == 0) return pilot::bench::run_repl_bench(argc, argv, 2);
   std::fprintf(stderr, "pilot-bench: unknown command \"%s\"\n\n%s", argv[1], kUsage);
   return 2;
 }

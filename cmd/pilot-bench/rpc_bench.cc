@@ -1,20 +1,14 @@
 #include "cmd/pilot-bench/rpc_bench.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/statfs.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,18 +16,14 @@
 #include <array>
 #include <cerrno>
 #include <cmath>
-#include <condition_variable>
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -42,12 +32,18 @@
 #include <vector>
 
 #include "cmd/pilot-bench/admin_poll.h"
+#include "cmd/pilot-bench/bench_dir.h"
+#include "cmd/pilot-bench/cpu_time.h"
+#include "cmd/pilot-bench/load_client.h"
 #include "cmd/pilot-bench/machine.h"
+#include "cmd/pilot-bench/machine_noise.h"
+#include "cmd/pilot-bench/report.h"
+#include "cmd/pilot-bench/rpc_frames.h"
+#include "cmd/pilot-bench/server_process.h"
+#include "cmd/pilot-bench/splitmix.h"
 #include "core/ed25519.h"
 #include "core/flags.h"
 #include "net/rpc/wire.h"
-
-extern char** environ;
 
 namespace pilot::bench {
 namespace {
@@ -62,770 +58,17 @@ constexpr uint64_t kTargetRssNodes = 1'000'000;
 // Issue 6: RPC throughput with 50 admin GETs/s over throughput without, at least this.
 constexpr double kTargetAdminRatio = 0.95;
 constexpr double kAdminPollRate = 50;
-// A run during which the rest of the machine used more than this share of a core is
-// measured again (up to twice) once the machine is quiet.
-constexpr double kBusyOther = 0.3;
-// An open-loop connection with this many requests unanswered means the server fell
-// behind the offered rate: the run stops and says so.
-constexpr size_t kOpenLoopMaxInFlight = 256;
 
 // ---- small helpers -------------------------------------------------------------------
-
-int64_t mono_ns() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-double thread_cpu_seconds() {
-  timespec ts;
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
-
-__attribute__((format(printf, 1, 2))) void progress(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  std::fputs("[pilot-bench] ", stderr);
-  std::vfprintf(stderr, fmt, ap);
-  std::fputc('\n', stderr);
-  std::fflush(stderr);
-  va_end(ap);
-}
-
-// 1234567.8 -> "1,234,568"
-std::string commas(double v) {
-  const long long n = std::llround(v);
-  const std::string d = std::to_string(n < 0 ? -n : n);
-  std::string out = n < 0 ? "-" : "";
-  for (size_t i = 0; i < d.size(); ++i) {
-    if (i > 0 && (d.size() - i) % 3 == 0) out += ',';
-    out += d[i];
-  }
-  return out;
-}
-
-std::string latency_text(double ns) {
-  if (ns <= 0) return "-";
-  if (ns < 1e6) return strf("%.0f us", ns / 1e3);
-  if (ns < 1e9) return strf("%.2f ms", ns / 1e6);
-  return strf("%.2f s", ns / 1e9);
-}
 
 std::string ratio_text(double r) {
   if (r <= 0) return "-";
   return r >= 10 ? strf("%.1fx raw", r) : strf("%.2fx raw", r);
 }
 
-const char* pass_fail(bool ok) { return ok ? "PASS" : "FAIL"; }
-
-uint64_t splitmix64(uint64_t& s) {
-  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-// Deterministic keys, so two runs send the same bytes; `domain` keeps the node pool,
-// the registration keys and the RSS keys apart.
-KeyPair key_from(uint64_t domain, uint64_t i) {
-  std::array<uint8_t, 32> seed;
-  uint64_t s = domain * 0x100000000ull + i;
-  for (size_t k = 0; k < seed.size(); k += 8) {
-    const uint64_t v = splitmix64(s);
-    std::memcpy(seed.data() + k, &v, 8);
-  }
-  return KeyPair::from_seed(seed);
-}
-
-// utime + stime of a process (all its threads) from /proc/<pid>/stat, in seconds.
-double process_cpu_seconds(const std::string& stat_path) {
-  std::ifstream f(stat_path);
-  std::string s;
-  std::getline(f, s);
-  const size_t rp = s.rfind(')');  // the command name may contain spaces
-  if (rp == std::string::npos || rp + 2 > s.size()) return 0;
-  std::vector<std::string> tok;
-  std::string t;
-  for (size_t i = rp + 2; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == ' ') {
-      tok.push_back(t);
-      t.clear();
-    } else {
-      t += s[i];
-    }
-  }
-  if (tok.size() < 13) return 0;  // tok[0] is field 3 (state); utime and stime are fields 14, 15
-  return double(std::strtoull(tok[11].c_str(), nullptr, 10) + std::strtoull(tok[12].c_str(), nullptr, 10)) /
-         double(::sysconf(_SC_CLK_TCK));
-}
-
-// The same at nanosecond precision, where the kernel offers it (-1 otherwise): the tick
-// counters above are too coarse for the few ms a hundred admin GETs cost. A process'
-// CPU clock is readable by its parent; a thread's runtime of another process only
-// through the scheduler's debug file.
-double process_cpu_clock_seconds(pid_t pid) {
-  clockid_t clock;
-  timespec ts;
-  if (::clock_getcpuclockid(pid, &clock) != 0 || ::clock_gettime(clock, &ts) != 0) return -1;
-  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
-
-double thread_runtime_seconds(pid_t pid, pid_t tid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/sched");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("se.sum_exec_runtime", 0) == 0) {
-      const size_t colon = line.find(':');
-      return colon == std::string::npos ? -1 : std::strtod(line.c_str() + colon + 1, nullptr) / 1e3;  // ms
-    }
-  return -1;
-}
-
-// Context switches of a process' threads (/proc/<pid>/task/*/status): a thread woken
-// on the loop's CPU preempts the loop, which then shows involuntary switches.
-struct Switches {
-  uint64_t loop_involuntary = 0, loop_voluntary = 0;    // the loop thread (tid == pid)
-  uint64_t other_involuntary = 0, other_voluntary = 0;  // every other thread
-  double seconds = 0;
-  Switches operator-(const Switches& b) const {
-    return {loop_involuntary - b.loop_involuntary, loop_voluntary - b.loop_voluntary,
-            other_involuntary - b.other_involuntary, other_voluntary - b.other_voluntary, 0};
-  }
-};
-
-Switches process_switches(pid_t pid) {
-  Switches s;
-  std::error_code ec;
-  const std::string task = "/proc/" + std::to_string(pid) + "/task";
-  for (std::filesystem::directory_iterator it(task, ec), end; !ec && it != end; it.increment(ec)) {
-    std::ifstream f(it->path() / "status");
-    const bool loop = it->path().filename() == std::to_string(pid);
-    for (std::string line; std::getline(f, line);) {
-      const uint64_t v = std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10);
-      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) (loop ? s.loop_voluntary : s.other_voluntary) += v;
-      if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) (loop ? s.loop_involuntary : s.other_involuntary) += v;
-    }
-  }
-  return s;
-}
-
-// CPU seconds the whole machine spent busy (steal included: on a VM it is time we lost).
-double machine_busy_seconds() {
-  std::ifstream f("/proc/stat");
-  std::string cpu;
-  uint64_t v[8] = {};  // user nice system idle iowait irq softirq steal
-  f >> cpu;
-  for (uint64_t& x : v) f >> x;
-  return double(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / double(::sysconf(_SC_CLK_TCK));
-}
-
-uint32_t be32(const char* p) {
-  return uint32_t(uint8_t(p[0])) << 24 | uint32_t(uint8_t(p[1])) << 16 | uint32_t(uint8_t(p[2])) << 8 |
-         uint32_t(uint8_t(p[3]));
-}
-
-// The value of `"key":` in a flat JSON reply (enough for the fields we read back).
-std::string json_value(std::string_view body, std::string_view key) {
-  const std::string pat = "\"" + std::string(key) + "\":";
-  size_t p = body.find(pat);
-  if (p == std::string_view::npos) return "";
-  p += pat.size();
-  if (p < body.size() && body[p] == '"') {
-    std::string out;
-    for (++p; p < body.size() && body[p] != '"'; ++p) {
-      if (body[p] == '\\' && p + 1 < body.size()) ++p;
-      out += body[p];
-    }
-    return out;
-  }
-  size_t e = p;
-  while (e < body.size() && body[e] != ',' && body[e] != '}') ++e;
-  return std::string(body.substr(p, e - p));
-}
-
 // What a dashboard (/api/dashboard), Prometheus (/metrics) and an operator's script
 // (/api/stats, admin token) read: the default of --admin-paths.
 const std::vector<std::string> kAdminPaths = {"/api/dashboard", "/metrics", "/api/stats"};
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
-// 128 random bits in hex: the admin token of the bench's server.
-std::string random_token() {
-  std::random_device rd;
-  std::string t;
-  for (int i = 0; i < 4; ++i) t += strf("%08x", unsigned(rd()));
-  return t;
-}
-
-// ---- machine, file system ----------------------------------------------------------------
-
-const char* build_kind() {
-#if defined(NDEBUG) && defined(__OPTIMIZE__)
-  return "optimized, NDEBUG (this binary; the server's build is its own)";
-#elif defined(__OPTIMIZE__)
-  return "optimized, assertions on";
-#else
-  return "UNOPTIMIZED (numbers are not representative)";
-#endif
-}
-
-bool in_memory_fs(const std::string& path) {
-  struct statfs sf;
-  if (::statfs(path.c_str(), &sf) != 0) return false;
-  const auto magic = uint64_t(static_cast<unsigned long>(sf.f_type)) & 0xffffffffu;
-  return magic == 0x01021994 /* tmpfs */ || magic == 0x858458F6 /* ramfs */;
-}
-
-// "ext4 /dev/vda on /" from /proc/self/mounts (the longest mount point above `path`).
-std::string mount_of(const std::string& path) {
-  std::error_code ec;
-  std::string canon = std::filesystem::weakly_canonical(path, ec).string();
-  if (ec) canon = path;
-  std::ifstream mounts("/proc/self/mounts");
-  std::string dev, mnt, type, rest, best;
-  size_t best_len = 0;
-  while (mounts >> dev >> mnt >> type && std::getline(mounts, rest)) {
-    const bool above = canon.compare(0, mnt.size(), mnt) == 0 &&
-                       (mnt == "/" || canon.size() == mnt.size() || canon[mnt.size()] == '/');
-    if (above && mnt.size() >= best_len) {
-      best_len = mnt.size();
-      best = type + " " + dev + " on " + mnt;
-    }
-  }
-  return best.empty() ? "unknown file system" : best;
-}
-
-// ---- request frames ------------------------------------------------------------------------
-
-std::string heartbeat_json(uint32_t id, const Signature& sig) {
-  return wire::json_frame("{\"type\":\"heartbeat\",\"node_id\":" + std::to_string(id) + ",\"signature\":\"" +
-                          encode_signature(sig) + "\"}");
-}
-
-std::string lookup_json(uint32_t id) {
-  return wire::json_frame("{\"type\":\"lookup\",\"node_id\":" + std::to_string(id) + "}");
-}
-
-std::string resolve_json(uint32_t requester, uint32_t target, const Signature& sig) {
-  return wire::json_frame("{\"type\":\"resolve\",\"node_id\":" + std::to_string(target) + ",\"requester_id\":" +
-                          std::to_string(requester) + ",\"signature\":\"" + encode_signature(sig) + "\"}");
-}
-
-std::string set_public_json(uint32_t id, const Signature& sig) {
-  return wire::json_frame("{\"type\":\"set_visibility\",\"node_id\":" + std::to_string(id) +
-                          ",\"public\":true,\"signature\":\"" + encode_signature(sig) + "\"}");
-}
-
-// What a daemon sends (spec §2.5): its UDP endpoint as it sees it (the server substitutes
-// the TCP source IP for 0.0.0.0), its key, LAN candidates and version; signed unless
-// `key` is null (the RSS fill, which needs no key pair).
-std::string register_json(const std::string& pub_b64, uint64_t i, const KeyPair* key) {
-  const std::string listen = "0.0.0.0:" + std::to_string(20000 + i % 40000);
-  std::string body = "{\"type\":\"register\",\"listen_addr\":\"" + listen + "\",\"public_key\":\"" + pub_b64 +
-                     "\",\"lan_addrs\":[\"192.168." + std::to_string((i >> 8) & 0xff) + "." + std::to_string(i & 0xff) +
-                     ":" + std::to_string(20000 + i % 40000) + "\"],\"version\":\"v1.9.3\"";
-  if (key) body += ",\"signature\":\"" + encode_signature(key->sign("register:" + listen + ":" + pub_b64)) + "\"";
-  return wire::json_frame(body + "}");
-}
-
-// ---- what the client sends: frame sources ----------------------------------------------------
-
-class Source {
- public:
-  virtual ~Source() = default;
-  // Appends connection `conn`'s next request frame to `out`; false when none is left.
-  virtual bool next(size_t conn, std::string& out) = 0;
-};
-
-// Connection c sends frames c, c+n, c+2n, … (n connections, modulo the pool): with as
-// many connections as nodes each connection speaks for one node, as a daemon does.
-class CyclicSource final : public Source {
- public:
-  CyclicSource(const std::vector<std::string>& frames, size_t conns) : frames_(frames), step_(conns), cursor_(conns) {
-    for (size_t c = 0; c < conns; ++c) cursor_[c] = c % frames.size();
-  }
-  bool next(size_t conn, std::string& out) override {
-    size_t& k = cursor_[conn];
-    out += frames_[k];
-    k = (k + step_) % frames_.size();
-    return true;
-  }
-
- private:
-  const std::vector<std::string>& frames_;
-  size_t step_;
-  std::vector<size_t> cursor_;
-};
-
-// Every frame once (a new key registers once); `pos` survives the run, so runs share a pool.
-class OnceSource final : public Source {
- public:
-  OnceSource(const std::vector<std::string>& frames, size_t& pos) : frames_(frames), pos_(pos) {}
-  bool next(size_t, std::string& out) override {
-    if (pos_ >= frames_.size()) return false;
-    out += frames_[pos_++];
-    return true;
-  }
-
- private:
-  const std::vector<std::string>& frames_;
-  size_t& pos_;
-};
-
-// Frames made on demand: the RSS fill (1M frames need not sit in memory; it is not timed).
-class GenSource final : public Source {
- public:
-  GenSource(uint64_t count, std::function<void(uint64_t, std::string&)> gen) : end_(count), gen_(std::move(gen)) {}
-  bool next(size_t, std::string& out) override {
-    if (next_ >= end_) return false;
-    gen_(next_++, out);
-    return true;
-  }
-
- private:
-  uint64_t next_ = 0, end_;
-  std::function<void(uint64_t, std::string&)> gen_;
-};
-
-// ---- the client engine ------------------------------------------------------------------------
-
-// How a reply is judged: an error reply ("type":"error" or 0xFF) or anything but the
-// expected success counts as an error.
-struct Expect {
-  bool check = true;
-  bool binary = false;
-  uint8_t ok_type = 0;  // binary mode
-  std::string ok_json;  // JSON mode: e.g. "\"type\":\"heartbeat_ok\""
-};
-
-struct RunConfig {
-  uint16_t port = 0;
-  size_t conns = 1;
-  int depth = 1;              // closed loop: requests in flight per connection
-  double open_rate = 0;       // > 0: open loop, this many requests/s over all connections
-  double warmup_s = 0.3;      // not measured
-  double seconds = 3;         // measured
-  uint64_t max_requests = 0;  // 0 = as many as fit in the time
-  bool binary = false;        // send the PILT preamble first
-  Expect expect;
-  std::function<double()> server_cpu;                // CPU seconds of the server side so far
-  std::function<double()> server_loop_cpu;           // of its loop thread (real server only)
-  bool server_in_process = false;                    // the echo server: a thread of this process
-  std::function<void(uint64_t replies)> every_tick;  // progress of long runs; phases of the admin part
-  double tick_s = 1;
-};
-
-struct RunResult {
-  uint64_t completed = 0;  // replies received in the measured window
-  double window_s = 0;
-  double rate = 0;
-  double p50_ns = 0, p99_ns = 0;
-  uint64_t replies = 0;  // all replies, warm-up and drain included
-  uint64_t errors = 0;   // among all replies
-  std::string first_error;
-  double server_cores = -1, client_cores = 0;  // CPU used in the window / window length
-  double other_cores = -1;                     // everything else on the machine, same unit
-  double server_loop_cores = -1;
-  bool ran_dry = false;    // the source ran out before the time was up
-  bool saturated = false;  // open loop: the server fell behind
-};
-
-// One measurement: opens the connections, keeps requests flowing from one epoll thread
-// (this one) for warm-up + measured window, drains what is in flight, closes.
-class LoadRun {
- public:
-  LoadRun(const RunConfig& cfg, Source& src) : cfg_(cfg), src_(src), conns_(cfg.conns) {
-    cap_ = cfg.open_rate > 0 ? kOpenLoopMaxInFlight : size_t(std::max(1, cfg.depth));
-    for (Conn& c : conns_) c.ring.resize(cap_);
-  }
-  ~LoadRun() {
-    for (Conn& c : conns_)
-      if (c.fd >= 0) ::close(c.fd);
-    if (ep_ >= 0) ::close(ep_);
-  }
-
-  bool run(RunResult& out, std::string& error) {
-    if (!connect_all(error)) return false;
-    lat_.reserve(1 << 16);
-    const bool open = cfg_.open_rate > 0;
-    const int64_t t_start = mono_ns();
-    const int64_t warm_end = t_start + int64_t(cfg_.warmup_s * 1e9);
-    const int64_t period_ns = open ? std::max<int64_t>(1, int64_t(1e9 / cfg_.open_rate)) : 0;
-    if (!open)
-      for (size_t i = 0; i < conns_.size(); ++i) {
-        for (int d = 0; d < cfg_.depth && issue(i, t_start);) ++d;
-        if (!flush(i, error)) return false;
-      }
-    int64_t t0 = 0, t1 = 0, last_tick = t_start;
-    double cpu_c0 = 0, cpu_s0 = 0, busy0 = 0, self0 = 0, loop0 = 0;
-    uint64_t opened = 0;  // open loop: requests issued so far
-    last_progress_ = t_start;
-    std::vector<epoll_event> evs(1024);
-    std::vector<size_t> touched;
-
-    auto begin_window = [&](int64_t now) {
-      counting_ = true;
-      t0 = now;
-      cpu_c0 = thread_cpu_seconds();
-      cpu_s0 = cfg_.server_cpu ? cfg_.server_cpu() : 0;
-      busy0 = machine_busy_seconds();
-      loop0 = cfg_.server_loop_cpu ? cfg_.server_loop_cpu() : 0;
-      self0 = process_cpu_seconds("/proc/self/stat");
-    };
-    auto end_window = [&](int64_t now) {
-      if (counting_) {
-        // Ran dry: the window ends with the last counted reply, not when we noticed.
-        t1 = out.ran_dry && last_reply_ > t0 ? last_reply_ : now;
-        const double w = double(t1 - t0) / 1e9;
-        out.client_cores = (thread_cpu_seconds() - cpu_c0) / w;
-        const double server = cfg_.server_cpu ? cfg_.server_cpu() - cpu_s0 : 0;
-        if (cfg_.server_cpu) out.server_cores = server / w;
-        if (cfg_.server_loop_cpu) out.server_loop_cores = (cfg_.server_loop_cpu() - loop0) / w;
-        // Whatever else ran meanwhile (other processes, kernel threads, steal): a row
-        // with a lot of it was measured on a busy machine.
-        const double self = process_cpu_seconds("/proc/self/stat") - self0;
-        out.other_cores =
-            std::max(0.0, machine_busy_seconds() - busy0 - self - (cfg_.server_in_process ? 0 : server)) / w;
-      }
-      counting_ = false;
-      stopping_ = true;
-    };
-
-    for (;;) {
-      const int64_t now = mono_ns();
-      if (!stopping_ && !counting_ && now >= warm_end && (open || primed_ == conns_.size())) begin_window(now);
-      if (!stopping_ && !counting_ && now - t_start > int64_t(20e9)) {
-        error = strf("only %zu of %zu connections answered within 20 s", primed_, conns_.size());
-        return false;
-      }
-      if (counting_ && now - t0 >= int64_t(cfg_.seconds * 1e9)) end_window(now);
-      if (!stopping_ && dry_ == conns_.size() && in_flight_ == 0) {
-        out.ran_dry = true;
-        if (!counting_) {
-          error = "the request pool ran out before the measured window began";
-          return false;
-        }
-        end_window(now);
-      }
-      if (stopping_ && in_flight_ == 0) break;
-      if (now - last_progress_ > int64_t(20e9)) {
-        error = strf("no reply for 20 s (%zu requests in flight)", in_flight_);
-        return false;
-      }
-      if (cfg_.every_tick && now - last_tick >= int64_t(cfg_.tick_s * 1e9)) {
-        last_tick = now;
-        cfg_.every_tick(replies_);
-      }
-
-      bool until_due = false;  // open loop: sleep only until the next request is due
-      if (open && !stopping_) {
-        // Issue every request whose time has come, each stamped with its intended send
-        // time: a late client or a slow server shows up as latency, not as fewer requests.
-        touched.clear();
-        const uint64_t due = uint64_t((now - t_start) / period_ns) + 1;
-        while (opened < due && !stopping_) {
-          const size_t i = opened % conns_.size();
-          if (conns_[i].count == cap_) {
-            out.saturated = true;
-            end_window(now);
-            break;
-          }
-          const int64_t intended = t_start + int64_t(opened) * period_ns;
-          ++opened;
-          if (!issue(i, intended)) break;
-          if (touched.empty() || touched.back() != i) touched.push_back(i);
-        }
-        for (size_t i : touched)
-          if (!flush(i, error)) return false;
-        until_due = true;
-      }
-      int n;
-      if (until_due) {
-        const int64_t wait = std::clamp<int64_t>(t_start + int64_t(opened) * period_ns - mono_ns(), 0, 1'000'000);
-        timespec ts{0, long(wait)};
-        n = ::epoll_pwait2(ep_, evs.data(), int(evs.size()), &ts, nullptr);
-        if (n < 0 && errno == ENOSYS) n = ::epoll_wait(ep_, evs.data(), int(evs.size()), wait > 0 ? 1 : 0);
-      } else {
-        n = ::epoll_wait(ep_, evs.data(), int(evs.size()), 2);  // 2 ms: the window ends on time
-      }
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        error = std::string("epoll_wait: ") + std::strerror(errno);
-        return false;
-      }
-      for (int k = 0; k < n; ++k) {
-        const size_t i = size_t(evs[size_t(k)].data.u64);
-        const uint32_t e = evs[size_t(k)].events;
-        if ((e & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !on_readable(i, open, error)) return false;
-        if ((e & EPOLLOUT) && !flush(i, error)) return false;
-      }
-    }
-
-    out.window_s = double(t1 - t0) / 1e9;
-    out.completed = completed_;
-    out.rate = out.window_s > 0 ? double(completed_) / out.window_s : 0;
-    out.p50_ns = percentile(lat_, 0.50);
-    out.p99_ns = percentile(lat_, 0.99);
-    return true;
-  }
-
- private:
-  struct Conn {
-    int fd = -1;
-    bool connected = false;
-    bool primed = false;  // has had a reply
-    bool dry = false;
-    bool out_armed = false;
-    std::string out;  // request bytes not yet sent
-    size_t out_off = 0;
-    std::string in;             // reply bytes not yet parsed
-    std::vector<int64_t> ring;  // send times of the requests in flight, oldest first
-    size_t head = 0, count = 0;
-  };
-
-  bool connect_all(std::string& error) {
-    ep_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (ep_ < 0) {
-      error = std::string("epoll_create1: ") + std::strerror(errno);
-      return false;
-    }
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(cfg_.port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    size_t next = 0, pending = 0, done = 0;
-    const int64_t deadline = mono_ns() + int64_t(30e9);
-    epoll_event evs[256];
-    auto watch = [&](size_t i, uint32_t events, int op) {
-      epoll_event ev{};
-      ev.events = events;
-      ev.data.u64 = i;
-      return ::epoll_ctl(ep_, op, conns_[i].fd, &ev) == 0;
-    };
-    while (done < conns_.size()) {
-      // At most 128 handshakes at a time: a burst of 1024 SYNs can overflow the
-      // listener's queue and cost a 1 s SYN retransmit.
-      while (next < conns_.size() && pending < 128) {
-        Conn& c = conns_[next];
-        c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (c.fd < 0) {
-          error = std::string("socket: ") + std::strerror(errno);
-          return false;
-        }
-        const int one = 1;
-        ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (::connect(c.fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0) {
-          c.connected = true;
-          ++done;
-          if (!watch(next, EPOLLIN, EPOLL_CTL_ADD)) break;
-        } else if (errno == EINPROGRESS) {
-          ++pending;
-          if (!watch(next, EPOLLOUT, EPOLL_CTL_ADD)) break;
-        } else {
-          error = strf("connect to 127.0.0.1:%u: %s", cfg_.port, std::strerror(errno));
-          return false;
-        }
-        ++next;
-      }
-      const int n = ::epoll_wait(ep_, evs, 256, 100);
-      for (int k = 0; k < n; ++k) {
-        const size_t i = size_t(evs[k].data.u64);
-        Conn& c = conns_[i];
-        if (c.connected) continue;
-        int err = 0;
-        socklen_t len = sizeof err;
-        ::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) {
-          error = strf("connect to 127.0.0.1:%u: %s", cfg_.port, std::strerror(err));
-          return false;
-        }
-        c.connected = true;
-        --pending;
-        ++done;
-        watch(i, EPOLLIN, EPOLL_CTL_MOD);
-      }
-      if (mono_ns() > deadline) {
-        error = strf("only %zu of %zu connections established within 30 s", done, conns_.size());
-        return false;
-      }
-    }
-    if (cfg_.binary)
-      for (Conn& c : conns_) {
-        c.out.append(wire::kMagic, sizeof wire::kMagic);
-        c.out.push_back(char(wire::kVersion));
-      }
-    return true;
-  }
-
-  bool issue(size_t i, int64_t t) {
-    Conn& c = conns_[i];
-    if (c.dry) return false;
-    if ((cfg_.max_requests && issued_ >= cfg_.max_requests) || !src_.next(i, c.out)) {
-      c.dry = true;
-      ++dry_;
-      return false;
-    }
-    c.ring[(c.head + c.count) % cap_] = t;
-    ++c.count;
-    ++in_flight_;
-    ++issued_;
-    return true;
-  }
-
-  void arm_out(size_t i, bool on) {
-    Conn& c = conns_[i];
-    if (c.out_armed == on) return;
-    epoll_event ev{};
-    ev.events = EPOLLIN | (on ? uint32_t(EPOLLOUT) : 0u);
-    ev.data.u64 = i;
-    ::epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
-    c.out_armed = on;
-  }
-
-  bool flush(size_t i, std::string& error) {
-    Conn& c = conns_[i];
-    while (c.out_off < c.out.size()) {
-      const ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
-      if (n > 0) {
-        c.out_off += size_t(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else if (n < 0 && errno == EAGAIN) {
-        arm_out(i, true);
-        return true;
-      } else {
-        error = std::string("send: ") + std::strerror(errno);
-        return false;
-      }
-    }
-    c.out.clear();  // keeps its capacity: no allocation per request
-    c.out_off = 0;
-    arm_out(i, false);
-    return true;
-  }
-
-  bool on_readable(size_t i, bool open, std::string& error) {
-    Conn& c = conns_[i];
-    static thread_local char buf[1 << 16];
-    for (;;) {
-      const ssize_t n = ::read(c.fd, buf, sizeof buf);
-      if (n == 0) {
-        error = strf("the server closed a connection (%zu requests unanswered)", c.count);
-        return false;
-      }
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) break;
-        error = std::string("read: ") + std::strerror(errno);
-        return false;
-      }
-      const int64_t now = mono_ns();
-      // Parse in place when nothing is left over from the last read (the usual case).
-      std::string_view data;
-      if (c.in.empty()) {
-        data = std::string_view(buf, size_t(n));
-      } else {
-        c.in.append(buf, size_t(n));
-        data = c.in;
-      }
-      size_t off = 0;
-      while (data.size() - off >= 4) {
-        const uint32_t len = be32(data.data() + off);
-        if (len > wire::kMaxFrame) {
-          error = strf("reply frame of %u bytes", len);
-          return false;
-        }
-        if (data.size() - off - 4 < len) break;
-        if (!on_reply(c, data.substr(off + 4, len), now, error)) return false;
-        off += 4 + len;
-      }
-      if (c.in.empty())
-        c.in.assign(data.substr(off));
-      else
-        c.in.erase(0, off);
-      if (size_t(n) < sizeof buf) break;
-    }
-    // Closed loop: refill the connection's window at once.
-    if (!open && !stopping_) {
-      const int64_t now = mono_ns();
-      while (c.count < size_t(cfg_.depth) && issue(i, now)) {
-      }
-    }
-    return flush(i, error);
-  }
-
-  bool on_reply(Conn& c, std::string_view body, int64_t now, std::string& error) {
-    if (c.count == 0) {
-      error = "a reply without a request";
-      return false;
-    }
-    const int64_t sent = c.ring[c.head];
-    c.head = (c.head + 1) % cap_;
-    --c.count;
-    --in_flight_;
-    last_progress_ = now;
-    if (!c.primed) {
-      c.primed = true;
-      ++primed_;
-    }
-    if (counting_) {
-      ++completed_;
-      lat_.push_back(now - sent);
-      last_reply_ = now;
-    }
-    ++replies_;
-    if (!cfg_.expect.check) return true;
-    std::string why;
-    if (cfg_.expect.binary) {
-      const uint8_t type = body.empty() ? 0 : uint8_t(body[0]);
-      if (type == uint8_t(wire::MsgType::kError)) {
-        auto m = wire::decode_error(body.substr(1));
-        why = m ? *m : "undecodable 0xFF frame";
-      } else if (type != cfg_.expect.ok_type) {
-        why = strf("unexpected reply type 0x%02x", type);
-      }
-    } else if (body.find("\"type\":\"error\"") != std::string_view::npos) {
-      why = json_value(body, "error");
-    } else if (body.find(cfg_.expect.ok_json) == std::string_view::npos) {
-      why = "unexpected reply " + std::string(body.substr(0, 120));
-    }
-    if (!why.empty()) {
-      if (errors_++ == 0) first_error_ = why;
-    }
-    return true;
-  }
-
- public:
-  uint64_t errors() const { return errors_; }
-  const std::string& first_error() const { return first_error_; }
-  uint64_t replies() const { return replies_; }
-
- private:
-  const RunConfig& cfg_;
-  Source& src_;
-  std::vector<Conn> conns_;
-  size_t cap_ = 1;
-  int ep_ = -1;
-  size_t in_flight_ = 0, primed_ = 0, dry_ = 0;
-  uint64_t issued_ = 0, completed_ = 0, replies_ = 0, errors_ = 0;
-  std::string first_error_;
-  bool counting_ = false, stopping_ = false;
-  int64_t last_progress_ = 0, last_reply_ = 0;
-  std::vector<int64_t> lat_;
-};
-
-bool run_load(const RunConfig& cfg, Source& src, RunResult& out, std::string& error) {
-  LoadRun run(cfg, src);
-  const bool ok = run.run(out, error);
-  out.replies = run.replies();
-  out.errors = run.errors();
-  out.first_error = run.first_error();
-  return ok;
-}
 
 // ---- the raw limit: a one-thread epoll echo server -------------------------------------------
 
@@ -992,398 +235,6 @@ class EchoServer {
   std::thread thread_;
 };
 
-// ---- the raw limit for tails: how steadily this machine runs a thread ------------------------
-
-struct Jitter {
-  int cpu = -1;
-  uint64_t gaps_over_1ms = 0;
-  int64_t max_gap_ns = 0;
-  double lost_share = 0;  // of the probe's time, in gaps over 50 us
-};
-
-// One thread per CPU reads the clock in a tight loop; a gap between two reads is time
-// the thread did not run (the host preempting the vCPU, interrupts, other tasks). A
-// request in flight across such a gap waits for it, whoever serves it: on a VM this
-// bounds the tail latency anything here can show.
-std::vector<Jitter> probe_jitter(const std::vector<int>& cpus, double seconds) {
-  std::vector<Jitter> out(cpus.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < cpus.size(); ++i)
-    threads.emplace_back([&out, &cpus, i, seconds] {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(cpus[i], &set);
-      ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set);
-      Jitter& j = out[i];
-      j.cpu = cpus[i];
-      const int64_t start = mono_ns(), end = start + int64_t(seconds * 1e9);
-      int64_t prev = start, lost = 0;
-      for (int64_t t; (t = mono_ns()) < end; prev = t) {
-        const int64_t gap = t - prev;
-        if (gap > 50'000) lost += gap;
-        if (gap > 1'000'000) ++j.gaps_over_1ms;
-        j.max_gap_ns = std::max(j.max_gap_ns, gap);
-      }
-      j.lost_share = double(lost) / double(end - start);
-    });
-  for (std::thread& t : threads) t.join();
-  return out;
-}
-
-// ---- the server under test: `rendezvous` as a child process -------------------------------------
-
-class ServerProcess {
- public:
-  ~ServerProcess() { stop(); }
-
-  // `cpus`: where the server may run (empty = anywhere). `http_args` (e.g. --http
-  // 127.0.0.1:0 --admin-token T) turn the admin HTTP server on; without them it is off.
-  bool start(const std::string& bin, const std::string& data_dir, const std::vector<int>& cpus,
-             const std::vector<std::string>& http_args, std::string& error) {
-    {
-      std::lock_guard lk(mu_);  // a restart: forget the last process' output
-      port_ = admin_port_ = 0;
-      eof_ = false;
-      tail_.clear();
-      snapshot_lines_.clear();
-      warnings_.clear();
-    }
-    const bool want_admin = !http_args.empty();
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    for (int c : cpus) CPU_SET(c, &set);
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-      error = std::string("pipe2: ") + std::strerror(errno);
-      return false;
-    }
-    // Everything the child needs is built before fork: the parent has other threads,
-    // so the child may only make async-signal-safe calls until exec.
-    // The registry port alone: no embedded beacon (and no UDP port to collide on), and
-    // no admin HTTP server unless asked for (its default, :3000, may be taken).
-    std::vector<std::string> args = {bin,           "--data-dir", data_dir, "--registry-addr",
-                                     "127.0.0.1:0", "--fsync",    "always", "--beacon=false"};
-    if (want_admin)
-      args.insert(args.end(), http_args.begin(), http_args.end());
-    else
-      args.insert(args.end(), {"--http", ""});
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e)
-      if (std::strncmp(*e, "PILOT_REGISTRY_NORATELIMIT=", 27) != 0) env.emplace_back(*e);
-    env.emplace_back("PILOT_REGISTRY_NORATELIMIT=1");
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const pid_t parent = ::getpid();
-    std::fflush(stdout);
-    std::fflush(stderr);
-    pid_ = ::fork();
-    if (pid_ < 0) {
-      error = std::string("fork: ") + std::strerror(errno);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      return false;
-    }
-    if (pid_ == 0) {
-      // The server must not outlive the bench, even if the bench is killed.
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(1);
-      if (!cpus.empty()) ::sched_setaffinity(0, sizeof set, &set);
-      const int devnull = ::open("/dev/null", O_RDONLY);
-      if (devnull >= 0) ::dup2(devnull, 0);
-      ::dup2(fds[1], 1);
-      ::dup2(fds[1], 2);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    rfd_ = fds[0];
-    reader_ = std::thread([this] { read_loop(); });
-    std::unique_lock lk(mu_);
-    cv_.wait_for(lk, std::chrono::seconds(60),
-                 [&] { return (port_ != 0 && (!want_admin || admin_port_ != 0)) || eof_; });
-    if (port_ == 0 || (want_admin && admin_port_ == 0)) {
-      error = std::string(eof_         ? "the server exited before listening"
-                          : port_ == 0 ? "no \"registry: listening on\" within 60 s"
-                                       : "no \"admin: listening on\" within 60 s") +
-              "; its last output:\n" + tail_text_locked(12);
-      lk.unlock();
-      stop();
-      return false;
-    }
-    return true;
-  }
-
-  uint16_t port() const { return port_; }
-  uint16_t admin_port() const { return admin_port_; }  // 0 without the admin server
-  pid_t pid() const { return pid_; }
-
-  // SIGKILL: the data directory is thrown away, so a clean shutdown (final snapshot of
-  // up to 1M nodes) would only cost time.
-  void stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int st;
-      while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
-      }
-      pid_ = 0;
-    }
-    if (reader_.joinable()) reader_.join();
-    if (rfd_ >= 0) ::close(rfd_);
-    rfd_ = -1;
-  }
-
-  bool alive() {
-    if (pid_ <= 0) return false;
-    int st;
-    if (::waitpid(pid_, &st, WNOHANG) == 0) return true;
-    pid_ = 0;  // reaped: never signal the number again, it may be someone else's now
-    return false;
-  }
-
-  // utime + stime of every thread of the server, in seconds.
-  double cpu_seconds() const { return pid_ > 0 ? process_cpu_seconds("/proc/" + std::to_string(pid_) + "/stat") : 0; }
-
-  // A "Vm…:" line of /proc/<pid>/status, in bytes (0 if absent).
-  uint64_t status_bytes(const char* field) const {
-    std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
-    const std::string want = std::string(field) + ":";
-    for (std::string line; std::getline(f, line);)
-      if (line.rfind(want, 0) == 0) return std::strtoull(line.c_str() + want.size(), nullptr, 10) * 1024;
-    return 0;
-  }
-
-  // Waits until the server uses under 10% of a core (a background snapshot or a tail of
-  // work from the last run would otherwise share the next run's CPU); false on timeout.
-  // `quiet_samples` idle 200 ms windows in a row: the server checks every second
-  // whether a snapshot is due, so 6 of them cannot miss one that is about to start.
-  bool wait_idle(double max_seconds, int quiet_samples = 1) {
-    const int64_t deadline = mono_ns() + int64_t(max_seconds * 1e9);
-    double prev = cpu_seconds();
-    int quiet = 0;
-    while (mono_ns() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      const double now = cpu_seconds();
-      quiet = now - prev < 0.02 ? quiet + 1 : 0;
-      if (quiet >= quiet_samples) return true;
-      prev = now;
-    }
-    return false;
-  }
-
-  size_t snapshots() const {
-    std::lock_guard lk(mu_);
-    return snapshot_lines_.size();
-  }
-
-  // "snapshot: wrote seq N in X s" for the snapshots from `first` on.
-  std::vector<std::string> snapshot_lines(size_t first) const {
-    std::lock_guard lk(mu_);
-    return {snapshot_lines_.begin() + ptrdiff_t(std::min(first, snapshot_lines_.size())), snapshot_lines_.end()};
-  }
-
-  // The loop thread is the main thread (tid == pid); the rest are the log writer, the
-  // libuv pool (off-loop verifies) and the snapshot thread.
-  double loop_cpu_seconds() const {
-    return pid_ > 0 ? process_cpu_seconds("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/stat")
-                    : 0;
-  }
-
-  Switches switches() const { return pid_ > 0 ? process_switches(pid_) : Switches{}; }
-
-  // The two above at nanosecond precision where the kernel allows (else at tick precision).
-  double precise_cpu_seconds() const {
-    const double s = pid_ > 0 ? process_cpu_clock_seconds(pid_) : -1;
-    return s >= 0 ? s : cpu_seconds();
-  }
-  double precise_loop_cpu_seconds() const {
-    const double s = pid_ > 0 ? thread_runtime_seconds(pid_, pid_) : -1;
-    return s >= 0 ? s : loop_cpu_seconds();
-  }
-
-  std::string tail_text(size_t n) const {
-    std::lock_guard lk(mu_);
-    return tail_text_locked(n);
-  }
-
-  std::vector<std::string> warnings() const {
-    std::lock_guard lk(mu_);
-    return warnings_;
-  }
-
- private:
-  // Drains the child's output for its whole life (a full pipe would block its logging
-  // and then its loop), keeping the lines we use.
-  void read_loop() {
-    char buf[4096];
-    std::string partial;
-    for (;;) {
-      const ssize_t n = ::read(rfd_, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      partial.append(buf, size_t(n));
-      for (size_t nl; (nl = partial.find('\n')) != std::string::npos;) {
-        on_line(partial.substr(0, nl));
-        partial.erase(0, nl + 1);
-      }
-    }
-    std::lock_guard lk(mu_);
-    eof_ = true;
-    cv_.notify_all();
-  }
-
-  void on_line(const std::string& line) {
-    std::lock_guard lk(mu_);
-    tail_.push_back(line);
-    if (tail_.size() > 40) tail_.pop_front();
-    // "registry: listening on 127.0.0.1:PORT", "admin: listening on 127.0.0.1:PORT (…)"
-    auto listening = [&](const std::string& prefix, uint16_t& port) {
-      const size_t p = line.find(prefix);
-      if (p == std::string::npos || port != 0) return;
-      std::string addr = line.substr(p + prefix.size());
-      addr = addr.substr(0, addr.find(' '));
-      if (size_t colon = addr.rfind(':'); colon != std::string::npos) {
-        port = uint16_t(std::strtoul(addr.c_str() + colon + 1, nullptr, 10));
-        cv_.notify_all();
-      }
-    };
-    listening("registry: listening on ", port_);
-    listening("admin: listening on ", admin_port_);
-    if (size_t p = line.find("snapshot: wrote"); p != std::string::npos) snapshot_lines_.push_back(line.substr(p));
-    if ((line.find(" WARN ") != std::string::npos || line.find(" ERROR ") != std::string::npos) &&
-        warnings_.size() < 20)
-      warnings_.push_back(line);
-  }
-
-  std::string tail_text_locked(size_t n) const {
-    std::string out;
-    for (size_t i = tail_.size() > n ? tail_.size() - n : 0; i < tail_.size(); ++i) out += "    " + tail_[i] + "\n";
-    return out;
-  }
-
-  pid_t pid_ = 0;
-  int rfd_ = -1;
-  std::thread reader_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  uint16_t port_ = 0, admin_port_ = 0;
-  bool eof_ = false;
-  std::vector<std::string> snapshot_lines_;
-  std::deque<std::string> tail_;
-  std::vector<std::string> warnings_;
-};
-
-// Setup traffic (registering the node pool, making it public): one blocking connection,
-// `window` requests written before their replies are read, so setup is quick without
-// filling both socket buffers at once.
-bool exchange(uint16_t port, const std::vector<std::string>& frames, std::vector<std::string>& replies,
-              std::string& error) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{60, 0};
-  if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    error = std::string("setup connection: ") + std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    return false;
-  }
-  auto read_exact = [&](char* p, size_t n) {
-    while (n > 0) {
-      const ssize_t r = ::read(fd, p, n);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return false;
-      p += r;
-      n -= size_t(r);
-    }
-    return true;
-  };
-  constexpr size_t kWindow = 64;
-  replies.clear();
-  bool ok = true;
-  for (size_t i = 0; ok && i < frames.size(); i += kWindow) {
-    const size_t end = std::min(frames.size(), i + kWindow);
-    std::string out;
-    for (size_t k = i; k < end; ++k) out += frames[k];
-    for (size_t off = 0; ok && off < out.size();) {
-      const ssize_t w = ::send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) ok = false;
-      if (w > 0) off += size_t(w);
-    }
-    for (size_t k = i; ok && k < end; ++k) {
-      char hdr[4];
-      ok = read_exact(hdr, 4);
-      if (!ok) break;
-      std::string body(be32(hdr), '\0');
-      ok = read_exact(body.data(), body.size());
-      replies.push_back(std::move(body));
-    }
-  }
-  ::close(fd);
-  if (!ok) error = std::string("setup exchange failed: ") + std::strerror(errno);
-  return ok;
-}
-
-// ---- the report table -------------------------------------------------------------------------
-
-class Report {
- public:
-  static constexpr int kCols = 11;
-  void section(std::string title) { rows_.push_back({Kind::kSection, {std::move(title)}}); }
-  void row(std::array<std::string, kCols> cells) { rows_.push_back({Kind::kRow, std::move(cells)}); }
-  void note(std::string text) { rows_.push_back({Kind::kNote, {std::move(text)}}); }
-
-  void print(FILE* f) const {
-    static const char* kHeads[kCols] = {"measurement", "req/s",   "p50",   "p99",    "vs raw", "errors",
-                                        "srv cpu",     "cli cpu", "other", "target", "result"};
-    static const bool kRight[kCols] = {false, true, true, true, false, true, true, true, true, false, false};
-    size_t w[kCols];
-    for (int i = 0; i < kCols; ++i) w[i] = std::strlen(kHeads[i]);
-    for (const Row& r : rows_)
-      if (r.kind == Kind::kRow)
-        for (int i = 0; i < kCols; ++i) w[i] = std::max(w[i], r.cells[size_t(i)].size());
-    size_t total = 3 * (kCols - 1);
-    for (size_t x : w) total += x;
-    auto line = [&](const std::array<std::string, kCols>& c) {
-      std::string s;
-      for (int i = 0; i < kCols; ++i) {
-        const std::string& v = c[size_t(i)];
-        const std::string pad(w[i] - std::min(w[i], v.size()), ' ');
-        s += kRight[i] ? pad + v : (i == kCols - 1 ? v : v + pad);
-        if (i < kCols - 1) s += " | ";
-      }
-      std::fprintf(f, "%s\n", s.c_str());
-    };
-    std::array<std::string, kCols> heads;
-    for (int i = 0; i < kCols; ++i) heads[size_t(i)] = kHeads[i];
-    line(heads);
-    std::fprintf(f, "%s\n", std::string(total, '=').c_str());
-    for (const Row& r : rows_) {
-      if (r.kind == Kind::kRow) {
-        line(r.cells);
-      } else if (r.kind == Kind::kSection) {
-        const size_t used = r.cells[0].size() + 4;
-        std::fprintf(f, "-- %s %s\n", r.cells[0].c_str(), std::string(total > used ? total - used : 2, '-').c_str());
-      } else {
-        std::fprintf(f, "     %s\n", r.cells[0].c_str());
-      }
-    }
-  }
-
- private:
-  enum class Kind { kSection, kRow, kNote };
-  struct Row {
-    Kind kind;
-    std::array<std::string, kCols> cells;
-  };
-  std::vector<Row> rows_;
-};
-
 // ---- the benchmark ------------------------------------------------------------------------------
 
 struct Options {
@@ -1499,28 +350,7 @@ class RpcBench {
  private:
   // ---- setup ----
 
-  bool setup_dirs() {
-    std::string base = o_.dir;
-    if (base.empty()) {
-      const char* tmp = std::getenv("TMPDIR");
-      base = tmp && *tmp ? tmp : "/tmp";
-      // fdatasync costs nothing in memory: the durable-registration numbers would lie.
-      if (in_memory_fs(base)) {
-        base_note_ = base + " is in memory (tmpfs/ramfs); using the current directory instead";
-        base = std::filesystem::current_path().string();
-      }
-    }
-    std::error_code ec;
-    std::filesystem::create_directories(base, ec);
-    std::string tmpl = base + "/pilot-bench-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) {
-      std::fprintf(stderr, "pilot-bench rpc: cannot create a directory under %s: %s\n", base.c_str(),
-                   std::strerror(errno));
-      return false;
-    }
-    o_.dir = std::filesystem::absolute(tmpl).lexically_normal().string();
-    return true;
-  }
+  bool setup_dirs() { return make_bench_dir(o_.dir, "pilot-bench rpc", o_.dir, base_note_); }
 
   // The client thread stays on one CPU, so it never migrates and never takes the
   // server's core; with "split" the server (and the echo thread) are kept off it too,
@@ -1550,7 +380,7 @@ class RpcBench {
     std::printf("pilot-bench rpc%s\n",
                 o_.quick ? " --quick (smoke run: small sizes, numbers are not a measurement)" : "");
     std::printf("machine   : %s\n", machine_line().c_str());
-    std::printf("build     : %s; load average at start %s\n", build_kind(), load_average().c_str());
+    std::printf("build     : %s; load average at start %s\n", client_build_kind(), load_average().c_str());
     std::printf("server    : %s\n", o_.server.c_str());
     std::printf(
         "            --registry-addr 127.0.0.1:0 --fsync always --beacon=false --http \"\" (admin part: --http\n"
@@ -1599,7 +429,7 @@ class RpcBench {
   bool start_server(ServerProcess& s, const std::string& data_dir, const std::vector<std::string>& http_args = {}) {
     std::error_code ec;
     std::filesystem::create_directories(data_dir, ec);
-    if (!s.start(o_.server, data_dir, server_cpus_, http_args, error_)) return false;
+    if (!s.start(o_.server, data_dir, ServerArgs{server_cpus_, http_args, {}, false}, error_)) return false;
     progress("server: pid %d listening on 127.0.0.1:%u (data dir %s)", int(s.pid()), s.port(), data_dir.c_str());
     if (s.admin_port()) progress("server: admin HTTP on 127.0.0.1:%u", s.admin_port());
     return true;
@@ -1715,18 +545,8 @@ class RpcBench {
 
   // ---- measurements ----
 
-  // Waits (at most `max_seconds`) until everything but us and the server uses under
-  // 15% of a core over half a second.
   void wait_machine_quiet(double max_seconds) {
-    const int64_t deadline = mono_ns() + int64_t(max_seconds * 1e9);
-    while (mono_ns() < deadline) {
-      const double b0 = machine_busy_seconds(), s0 = process_cpu_seconds("/proc/self/stat"), v0 = server_.cpu_seconds();
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      const double other =
-          machine_busy_seconds() - b0 - (process_cpu_seconds("/proc/self/stat") - s0) - (server_.cpu_seconds() - v0);
-      if (other < 0.075) return;
-    }
-    progress("  (the machine is still busy after %.0f s; measuring anyway)", max_seconds);
+    pilot::bench::wait_machine_quiet(max_seconds, [this] { return server_.cpu_seconds(); });
   }
 
   Measured* measure(const Op& op, Mode mode, size_t conns, int depth, double offered) {
@@ -2468,7 +1288,7 @@ class RpcBench {
                                    : full  ? pass_fail(double(rss_settled_) <= kTargetRssBytes)
                                            : "n/a (< 1M nodes)";
         auto mem_row = [&](const std::string& label, uint64_t bytes, const std::string& t, const std::string& res) {
-          std::array<std::string, Report::kCols> cells{
+          std::vector<std::string> cells{
               label, strf("%.0f MiB", double(bytes) / (1 << 20)), "", "", "", "", "", "", "", t, res};
           rep_.row(cells);
         };
@@ -2515,7 +1335,17 @@ class RpcBench {
   double verify_us_ = 0;
   std::vector<Op> ops_;
   std::deque<Measured> results_;  // a deque: measure() hands out pointers into it
-  Report rep_;
+  Report rep_{{{"measurement"},
+               {"req/s", true},
+               {"p50", true},
+               {"p99", true},
+               {"vs raw"},
+               {"errors", true},
+               {"srv cpu", true},
+               {"cli cpu", true},
+               {"other", true},
+               {"target"},
+               {"result"}}};
   // admin reads vs the RPC path
   struct AdminRun {
     const Measured* m;  // in results_
@@ -2567,19 +1397,11 @@ bool parse_list(const std::string& s, std::vector<size_t>& out) {
   return !out.empty();
 }
 
-// `<dir of this binary>/../rendezvous/rendezvous`: where the build tree puts it.
-std::string default_server() {
-  std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "rendezvous";
-  return (self.parent_path() / ".." / "rendezvous" / "rendezvous").lexically_normal().string();
-}
-
 }  // namespace
 
 int run_rpc_bench(int argc, char** argv, int first) {
   Options o;
-  o.server = default_server();
+  o.server = default_server_binary();
   std::string conns = "1,64,1024", only, admin_paths;
   uint64_t open_load = 25, seconds = 3, depth = 1, deep_depth = 16, deep_conns = 64, pool = 1024, rss = 0,
            max_regs = 200'000, admin_nodes = 0, admin_rounds = 0, admin_conns = 4;
