@@ -29,6 +29,7 @@
 
 #include "cmd/pilot-bench/generated_log.h"
 #include "cmd/pilot-bench/machine.h"
+#include "cmd/pilot-bench/report.h"
 #include "core/ed25519.h"
 #include "core/events.h"
 #include "core/flags.h"
@@ -58,28 +59,6 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 int64_t wall_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-__attribute__((format(printf, 1, 2))) void progress(const char* fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  std::fputs("[pilot-bench] ", stderr);
-  std::vfprintf(stderr, fmt, ap);
-  std::fputc('\n', stderr);
-  std::fflush(stderr);
-  va_end(ap);
-}
-
-// 1234567.8 -> "1,234,568"
-std::string grouped(double v) {
-  long long n = std::llround(v);
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
 }
 
 std::string ratio_text(double r, const char* what) {
@@ -553,12 +532,12 @@ double replay_pass(const std::string& log_dir, uint64_t upto, std::string& err) 
 bool run_replay(const std::string& root, const Options& o, Table& t, std::string& error) {
   const std::string log_dir = root + "/replay/log";
   GeneratedLog g;
-  progress("replay: writing %s events (fsync=none)...", grouped(double(o.replay_events)).c_str());
+  progress("replay: writing %s events (fsync=none)...", commas(double(o.replay_events)).c_str());
   if (!write_mix_log(log_dir, o.replay_events, g, error)) return false;
   const size_t segments = g.segments;
   const auto spans = log_spans(log_dir, g.data_bytes);
   const double mean_record = double(g.record_bytes) / double(g.records);
-  progress("replay: wrote %s records (%.1f MB, %zu segments) in %.1f s; warming up", grouped(double(g.records)).c_str(),
+  progress("replay: wrote %s records (%.1f MB, %zu segments) in %.1f s; warming up", commas(double(g.records)).c_str(),
            double(g.record_bytes) / 1e6, segments, g.write_seconds);
 
   // Warm the page cache and the allocator: one untimed read and one untimed replay.
@@ -608,23 +587,23 @@ bool run_replay(const std::string& root, const Options& o, Table& t, std::string
     return false;
 
   t.section(strf("replay of %s events (page cache warm, best of %d; raw = pread of the same bytes)",
-                 grouped(double(g.records)).c_str(), it));
+                 commas(double(g.records)).c_str(), it));
   t.note(strf("mix: 100 network_created, then per 50 events 40 node_registered (new nodes), 4 hostname_changed,"));
   t.note(strf("3 tags_changed, 2 member_joined, 1 trust_added; mean record %.0f B, %.1f MB in %zu segment(s)",
               mean_record, double(g.record_bytes) / 1e6, segments));
   t.row("raw read (pread 1 MiB, no parsing)",
-        strf("%s rec/s", grouped(raw).c_str()) + strf(" (%.0f MB/s)", raw * mean_record / 1e6), "1.00x raw");
-  t.row("scan: CRC-32C + seq", strf("%s rec/s", grouped(crc).c_str()), ratio_text(crc / raw, "raw"));
-  t.row("scan: CRC + seq + BLAKE2b chain", strf("%s rec/s", grouped(chain).c_str()), ratio_text(chain / raw, "raw"));
-  t.row("scan: CRC + seq, + decode_payload", strf("%s ev/s", grouped(decode).c_str()), ratio_text(decode / raw, "raw"));
-  t.row("replay_log: scan + decode + State::apply", strf("%s ev/s", grouped(full).c_str()),
+        strf("%s rec/s", commas(raw).c_str()) + strf(" (%.0f MB/s)", raw * mean_record / 1e6), "1.00x raw");
+  t.row("scan: CRC-32C + seq", strf("%s rec/s", commas(crc).c_str()), ratio_text(crc / raw, "raw"));
+  t.row("scan: CRC + seq + BLAKE2b chain", strf("%s rec/s", commas(chain).c_str()), ratio_text(chain / raw, "raw"));
+  t.row("scan: CRC + seq, + decode_payload", strf("%s ev/s", commas(decode).c_str()), ratio_text(decode / raw, "raw"));
+  t.row("replay_log: scan + decode + State::apply", strf("%s ev/s", commas(full).c_str()),
         ratio_text(full / raw, "raw"), ">= 1,000,000 ev/s", pass_miss(full >= kTargetReplayPerSecond));
   t.note(
       strf("per event in replay_log (CRC + seq; the chain is rehashed by recovery and pilot-log verify, not here):"));
   t.note(strf("scan %.0f ns, decode %.0f ns, apply %.0f ns = %.0f ns; rehashing the chain would add %.0f ns", 1e9 / crc,
               1e9 / decode - 1e9 / crc, 1e9 / full - 1e9 / decode, 1e9 / full, 1e9 / chain - 1e9 / crc));
   t.note(strf("(writing the log took %.1f s: %s appends/s through log::Writer with fsync=none)", g.write_seconds,
-              grouped(double(g.records) / g.write_seconds).c_str()));
+              commas(double(g.records) / g.write_seconds).c_str()));
   if (!o.keep) remove_tree(root + "/replay");
   return true;
 }
@@ -813,7 +792,7 @@ bool run_restart(const std::string& root, const Options& o, Table& t, std::strin
   {
     auto w = open_writer(dd.log_dir(), log::FsyncPolicy::Mode::kNone, error);
     if (!w) return false;
-    progress("restart: writing %s node registrations (fsync=none)...", grouped(double(o.nodes)).c_str());
+    progress("restart: writing %s node registrations (fsync=none)...", commas(double(o.nodes)).c_str());
     auto t0 = Clock::now();
     for (uint64_t i = 1; i <= o.nodes; ++i)
       w->append(registration(static_cast<uint32_t>(i)), kBaseTimeNs + int64_t(i) * 1000);
@@ -830,7 +809,7 @@ bool run_restart(const std::string& root, const Options& o, Table& t, std::strin
     }
     snap_s = r.seconds;
 
-    progress("restart: appending a %s-event tail...", grouped(double(o.tail)).c_str());
+    progress("restart: appending a %s-event tail...", commas(double(o.tail)).c_str());
     MixGen mix(static_cast<uint32_t>(o.nodes), 100);
     t0 = Clock::now();
     for (uint64_t i = 1; i <= o.tail; ++i) w->append(mix.next(), kBaseTimeNs + int64_t(o.nodes + i) * 1000);
@@ -893,9 +872,9 @@ bool run_restart(const std::string& root, const Options& o, Table& t, std::strin
 
   t.section(
       strf("restart: %s-node snapshot + %s-event tail, restore_state in a fresh process (raw = pread of the files)",
-           grouped(double(o.nodes)).c_str(), grouped(double(o.tail)).c_str()));
+           commas(double(o.nodes)).c_str(), commas(double(o.tail)).c_str()));
   t.note(strf("setup: %s registrations written in %.1f s; Snapshotter::run %.1f s; tail written in %.2f s",
-              grouped(double(o.nodes)).c_str(), write_s, snap_s, tail_s));
+              commas(double(o.nodes)).c_str(), write_s, snap_s, tail_s));
   t.note(strf("files: log %.1f MB in %zu segment(s), snapshot.db %.1f MB", double(record_bytes) / 1e6, segments,
               double(snap_bytes) / 1e6));
   const bool judged = !o.quick;
@@ -905,12 +884,12 @@ bool run_restart(const std::string& root, const Options& o, Table& t, std::strin
     t.row(label, strf("%.2f s", r.seconds), ratio_text(r.seconds / raw, "raw read"), "<= 3 s",
           judged ? pass_miss(r.seconds <= kTargetRestartSeconds) : "n/a (quick)");
     t.note(strf("log recovery %.2f s (%s records: CRC all, chain of the last segment), snapshot load %.2f s (seq %s),",
-                recovery, grouped(double(r.log_records)).c_str(), r.load_seconds,
-                grouped(double(r.snapshot_seq)).c_str()));
+                recovery, commas(double(r.log_records)).c_str(), r.load_seconds,
+                commas(double(r.snapshot_seq)).c_str()));
     std::string each;
     for (const RestoreOutcome& x : all) each += strf("%s%.2f s", each.empty() ? "" : ", ", x.seconds);
     t.note(strf("tail replay %.2f s (%s records); median of %zu fresh processes: %s", r.replay_seconds,
-                grouped(double(r.replayed)).c_str(), all.size(), each.c_str()));
+                commas(double(r.replayed)).c_str(), all.size(), each.c_str()));
   };
   t.row("raw read, page cache warm", strf("%.2f s", raw_warm), "1.00x raw read", "",
         strf("%.0f MB/s", double(total_bytes) / 1e6 / raw_warm));
@@ -1041,11 +1020,11 @@ int run_log_bench(int argc, char** argv, int first) {
     } else {
       raw_limit = std::max(seq_sync.per_second, inplace_sync.per_second);
       t.section("durability: one fdatasync per event is the raw limit (best of the two patterns below)");
-      t.row("raw pwrite 200 B + fdatasync, appending", strf("%s syncs/s", grouped(seq_sync.per_second).c_str()),
+      t.row("raw pwrite 200 B + fdatasync, appending", strf("%s syncs/s", commas(seq_sync.per_second).c_str()),
             ratio_text(seq_sync.per_second / raw_limit, "raw"));
       t.note(strf("p50 %.0f us, p99 %.0f us (%s syncs into a preallocated file, like a log segment)", seq_sync.p50_us,
-                  seq_sync.p99_us, grouped(double(seq_sync.syncs)).c_str()));
-      t.row("raw pwrite 200 B + fdatasync, same block", strf("%s syncs/s", grouped(inplace_sync.per_second).c_str()),
+                  seq_sync.p99_us, commas(double(seq_sync.syncs)).c_str()));
+      t.row("raw pwrite 200 B + fdatasync, same block", strf("%s syncs/s", commas(inplace_sync.per_second).c_str()),
             ratio_text(inplace_sync.per_second / raw_limit, "raw"));
       t.note(strf("p50 %.0f us, p99 %.0f us", inplace_sync.p50_us, inplace_sync.p99_us));
     }
@@ -1063,11 +1042,11 @@ int run_log_bench(int argc, char** argv, int first) {
       const double ratio = r.per_second / raw_limit;
       std::string label = strf("%d appender%s", clients, clients == 1 ? "" : "s");
       if (clients == 256) {
-        t.row(label, strf("%s ev/s", grouped(r.per_second).c_str()), ratio_text(ratio, "raw"), ">= 100,000 ev/s",
+        t.row(label, strf("%s ev/s", commas(r.per_second).c_str()), ratio_text(ratio, "raw"), ">= 100,000 ev/s",
               pass_miss(r.per_second >= kTargetDurablePerSecond));
         t.row("", "", "", ">= 10x raw", pass_miss(ratio >= kTargetDurableVsRaw));
       } else {
-        t.row(label, strf("%s ev/s", grouped(r.per_second).c_str()), ratio_text(ratio, "raw"));
+        t.row(label, strf("%s ev/s", commas(r.per_second).c_str()), ratio_text(ratio, "raw"));
       }
       t.note(strf("batch %.1f records/fdatasync, fdatasync %.2f ms mean; append->durable p50 %.2f ms, p99 %.2f ms",
                   r.mean_batch, r.fsync_mean_ms, r.p50_ms, r.p99_ms));
