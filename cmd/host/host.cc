@@ -30,6 +30,7 @@
 #include "net/replication/rewind.h"
 #include "net/replication/sync_gate.h"
 #include "net/replication/term_store.h"
+#include "net/rpc/go_standby.h"
 #include "projections/store.h"
 
 namespace pilot {
@@ -43,6 +44,7 @@ struct Server {
   std::unique_ptr<log::Writer> writer;
   std::unique_ptr<Snapshotter> snapshotter;
   std::unique_ptr<rpc::RegistryService> registry;
+  std::unique_ptr<rpc::GoStandbyFeed> go_standby;  // after the registry: destroyed first
   // After the registry, whose state mutex the policy reads under: destroyed first.
   std::unique_ptr<beacon::LogPolicy> beacon_policy;
   std::unique_ptr<beacon::Service> beacon;
@@ -186,6 +188,7 @@ void shutdown(Server& s, const char* why) {
   if (s.beacon) s.beacon->stop();
   // No more records from the leader: what was appended is flushed with the rest.
   if (s.follower) s.follower->stop({});
+  if (s.go_standby) s.go_standby->stop();  // no more pushes; the registry closes the streams
   // Replies still waiting for their records go out as the writer makes them durable.
   s.registry->shutdown(2000, [&s] { finish_shutdown(s); });
 }
@@ -257,8 +260,9 @@ bool start_leader(Server& s, std::string& err) {
   return true;
 }
 
-// --replication=sync once a leader listens: replies wait for a follower's ack.
-void enable_sync(Server& s) {
+// --replication=sync once a leader listens: replies wait for a follower's ack. A node
+// just promoted starts degraded: its only follower was the leader it replaces.
+void enable_sync(Server& s, bool promoted) {
   if (!s.sync || !s.leader) return;
   // Records this node had before it began to lead (a restart, a promotion) are not
   // new writes to wait for: a reply showing them must not hang until a follower
@@ -268,6 +272,12 @@ void enable_sync(Server& s) {
   const uint64_t tick_ms = std::clamp<uint64_t>(uint64_t(s.cfg.replication.sync_timeout_ns / 4000000), 5, 100);
   uv_timer_start(
       &s.sync_timer, [](uv_timer_t* t) { check_sync(*static_cast<Server*>(t->data)); }, tick_ms, tick_ms);
+  if (promoted) {
+    s.sync->start_degraded(s.writer->durable_seq());
+    LOG_WARN("replication: sync: promoted with no follower yet: replies wait for the local fsync only (async) "
+             "until a follower catches up");
+    return;
+  }
   LOG_INFO("replication: sync: replies wait for a follower's ack (at most %lld ms, then async)",
            (long long)(s.cfg.replication.sync_timeout_ns / 1000000));
 }
@@ -335,7 +345,7 @@ admin::PromoteOutcome promote(Server& s) {
   if (s.admin) s.admin->set_replication(s.leader.get(), nullptr);
   touch_all_nodes(s);
   s.registry->registry().set_standby(false);
-  enable_sync(s);
+  enable_sync(s, /*promoted=*/true);
   if (s.cfg.run_admin) start_outbound(s);
   const repl::ReplicationConfig& rc = s.cfg.replication;
   s.fencer = std::make_unique<repl::Fencer>(repl::FencerOptions{rc.follow, rc.token, term},
@@ -637,7 +647,19 @@ int run_host(HostConfig cfg) {
     LOG_ERROR("registry: %s", err.c_str());
     return 1;
   }
-  enable_sync(s);
+  {
+    // Go standbys subscribe on the registry port (spec §9.2): fed while this node leads.
+    rpc::GoStandbyOptions go;
+    go.token = rc.token;
+    go.backbone_created_ns = unix_now_ns();
+    if (std::string why = go.apply_env(); !why.empty()) {
+      LOG_ERROR("%s", why.c_str());
+      return 2;
+    }
+    s.go_standby = std::make_unique<rpc::GoStandbyFeed>(s.loop, s.registry->server(), s.registry->registry(), go);
+    s.go_standby->start();
+  }
+  enable_sync(s, /*promoted=*/false);
   if (rc.is_follower()) {
     repl::FollowerOptions fo;
     fo.leader_addr = rc.follow;

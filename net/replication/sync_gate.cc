@@ -31,4 +31,11 @@ SyncGate::Change SyncGate::tick(uint64_t durable, uint64_t acked, int64_t now_ns
   return Change::kDegraded;
 }
 
+void SyncGate::start_degraded(uint64_t durable) {
+  degraded_ = true;
+  resume_target_ = durable;
+  stuck_seq_ = 0;
+  waiting_seq_ = 0;
+}
+
 }  // namespace pilot::repl

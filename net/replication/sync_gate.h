@@ -26,6 +26,12 @@ class SyncGate {
   // `durable`: the writer's durable seq; `acked`: the highest seq a follower acked.
   Change tick(uint64_t durable, uint64_t acked, int64_t now_ns);
 
+  // Degraded from the start, until a follower acknowledges `durable`: for a node just
+  // promoted, whose only follower was the leader it replaces — waiting --sync-timeout
+  // for an ack nobody can send would stall the first writes after a failover and gain
+  // nothing.
+  void start_degraded(uint64_t durable);
+
   bool degraded() const { return degraded_; }
   // When kDegraded: the first record that was not acknowledged in time.
   uint64_t stuck_seq() const { return stuck_seq_; }

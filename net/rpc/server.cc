@@ -14,6 +14,7 @@
 #include "core/ed25519.h"
 #include "core/logging.h"
 #include "log/writer.h"
+#include "net/rpc/go_json.h"
 #include "net/rpc/listen_addr.h"
 #include "net/rpc/whitelist.h"
 #include "net/rpc/wire.h"
@@ -57,7 +58,9 @@ struct Held {
 
 struct WriteReq {
   uv_write_t req;
-  std::string bytes;
+  std::string bytes;                          // a reply
+  std::shared_ptr<const std::string> shared;  // or a frame pushed to many streams
+  const std::string& data() const { return shared ? *shared : bytes; }
 };
 
 }  // namespace
@@ -80,6 +83,7 @@ struct RpcServer::Conn {
   bool finish = false;     // close once the held replies are out
   bool verifying = false;  // a request waits for its signature check on a worker
   bool closing = false;
+  bool stream = false;  // subscribe_replication accepted: a push stream (StreamHandler)
   int64_t last_active_ns = 0;
   Conn* prev = nullptr;  // idle list, least recently active first
   Conn* next = nullptr;
@@ -91,6 +95,7 @@ struct ConnOps {
   static constexpr size_t kKeepBufferBytes = 4096;
 
   static void unlink(RpcServer& s, Conn* c) {
+    if (!c->prev && !c->next && s.idle_head_ != c) return;  // not in the list (a push stream)
     (c->prev ? c->prev->next : s.idle_head_) = c->next;
     (c->next ? c->next->prev : s.idle_tail_) = c->prev;
     c->prev = c->next = nullptr;
@@ -145,13 +150,22 @@ struct ConnOps {
   static void write(RpcServer& s, Conn* c, std::string bytes) {
     auto* w = new WriteReq;
     w->bytes = std::move(bytes);
+    start_write(s, c, w);
+  }
+  static void write_shared(RpcServer& s, Conn* c, std::shared_ptr<const std::string> frame) {
+    auto* w = new WriteReq;
+    w->shared = std::move(frame);
+    start_write(s, c, w);
+  }
+  static void start_write(RpcServer& s, Conn* c, WriteReq* w) {
     w->req.data = c;
-    c->unsent += w->bytes.size();
-    uv_buf_t buf = uv_buf_init(w->bytes.data(), static_cast<unsigned>(w->bytes.size()));
+    c->unsent += w->data().size();
+    // libuv only reads the buffer.
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(w->data().data()), static_cast<unsigned>(w->data().size()));
     int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, [](uv_write_t* req, int status) {
       auto* w = reinterpret_cast<WriteReq*>(req);
       auto* c = static_cast<Conn*>(req->data);
-      c->unsent -= w->bytes.size();
+      c->unsent -= w->data().size();
       delete w;
       if (c->closing) return;
       if (status < 0) {
@@ -162,7 +176,7 @@ struct ConnOps {
       after_progress(*c->srv, c);
     });
     if (rc < 0) {
-      c->unsent -= w->bytes.size();
+      c->unsent -= w->data().size();
       delete w;
       s.close_conn(c);
     }
@@ -261,9 +275,42 @@ struct ConnOps {
     flush(s, c);
   }
 
+  static bool is_subscribe(const nlohmann::json& req) {
+    auto t = req.find("type");
+    return t != req.end() && t->is_string() && t->get_ref<const std::string&>() == "subscribe_replication";
+  }
+
+  // subscribe_replication in JSON mode (spec §3.3): the handler refuses it (error,
+  // then close) or the connection becomes a push stream whose first frame is queued
+  // like a reply. Binary mode refuses it in the dispatcher.
+  static void subscribe(RpcServer& s, Conn* c, const nlohmann::json& req) {
+    StreamHandler::Decision d;
+    if (s.streams_)
+      d = s.streams_->on_subscribe(c->id, req, c->peer);
+    else
+      d.error = "replication not configured";
+    if (!d.error.empty()) {
+      // Not through the sanitiser: the reference writes these texts as they are.
+      queue(s, c, wire::json_frame(gojson::dump(nlohmann::json{{"type", "error"}, {"error", d.error}})));
+      finish(s, c);
+      return;
+    }
+    c->stream = true;
+    unlink(s, c);  // a standby only listens: no idle timeout
+    c->in.clear();
+    c->in_pos = 0;
+    queue(s, c, std::move(d.first_frame));
+    flush(s, c);
+  }
+
   // Consumes every complete frame in the input buffer.
   static void process(RpcServer& s, Conn* c) {
     using wire::FrameStatus;
+    if (c->stream) {  // a push stream is read only to notice EOF: drop what it sends
+      c->in.clear();
+      c->in_pos = 0;
+      return;
+    }
     while (!c->closing && !c->finish && !c->verifying) {
       if (over_limits(s, c)) {
         c->paused = true;
@@ -316,6 +363,10 @@ struct ConnOps {
         if (!req.is_object()) {  // not a JSON object: close without a reply (§2.3)
           ++s.stats_.closed_bad_frame;
           finish(s, c);
+          return;
+        }
+        if (is_subscribe(req)) {
+          subscribe(s, c, req);
           return;
         }
         if (auto pv = s.dispatcher_.pre_verify(req)) {
@@ -504,6 +555,28 @@ void RpcServer::release_gated() {
     if (auto it = conns_.find(id); it != conns_.end()) ConnOps::flush(*this, it->second);
 }
 
+uint64_t RpcServer::releasable_seq() const { return ConnOps::releasable(*this); }
+
+RpcServer::PushResult RpcServer::push(uint64_t conn, std::shared_ptr<const std::string> frame) {
+  auto it = conns_.find(conn);
+  if (it == conns_.end()) return PushResult::kGone;
+  Conn* c = it->second;
+  if (!c->stream || c->closing || c->finish) return PushResult::kGone;
+  if (!c->held.empty()) return PushResult::kBusy;  // the first frame waits for durability
+  ConnOps::write_shared(*this, c, std::move(frame));
+  return PushResult::kSent;
+}
+
+size_t RpcServer::unsent_bytes(uint64_t conn) const {
+  auto it = conns_.find(conn);
+  return it == conns_.end() ? 0 : it->second->unsent;
+}
+
+void RpcServer::close_stream(uint64_t conn) {
+  auto it = conns_.find(conn);
+  if (it != conns_.end() && it->second->stream) close_conn(it->second);
+}
+
 void RpcServer::close_conn(Conn* c) {
   if (c->closing) return;
   c->closing = true;
@@ -512,6 +585,7 @@ void RpcServer::close_conn(Conn* c) {
   conns_.erase(c->id);
   gated_.erase(c->id);
   stats_.open = conns_.size();
+  if (c->stream && streams_) streams_->on_stream_closed(c->id);
   uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), [](uv_handle_t* h) {
     auto* c = static_cast<Conn*>(h->data);
     RpcServer* s = c->srv;

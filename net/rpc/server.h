@@ -15,6 +15,11 @@
 // until a follower has acknowledged its records, and release_gated() is the wake-up
 // for that.
 //
+// subscribe_replication (spec §3.3, JSON mode only) takes a connection out of the
+// request/reply loop: the StreamHandler decides, and an accepted connection becomes a
+// push stream (its reads only notice the peer leaving; no idle timeout) that the
+// handler writes with push(). Without a handler the request is refused.
+//
 // Back-pressure: a connection whose held replies or unsent bytes pass a limit stops
 // being read until they drain, so a client that sends without reading costs bounded
 // memory (its kernel socket buffers fill and its own writes block). A frame may be up
@@ -59,6 +64,19 @@ struct ServerStats {
   size_t open = 0;
 };
 
+// The owner of push streams (net/rpc/go_standby.h). Loop thread.
+class StreamHandler {
+ public:
+  virtual ~StreamHandler() = default;
+  struct Decision {
+    std::string error;        // non-empty: answer {"error":…,"type":"error"} and close
+    std::string first_frame;  // else: a complete frame, sent like a reply (in order, once durable)
+  };
+  virtual Decision on_subscribe(uint64_t conn, const nlohmann::json& request, const Peer& peer) = 0;
+  // An accepted stream closed (peer gone, write failed, close_stream, shutdown).
+  virtual void on_stream_closed(uint64_t conn) = 0;
+};
+
 class RpcServer {
  public:
   // `limiter` may be null (no limits). `writer` may be null (replies go out at once).
@@ -86,6 +104,21 @@ class RpcServer {
   // gate may have moved.
   void set_release_gate(std::function<uint64_t()> gate) { gate_ = std::move(gate); }
   void release_gated();
+
+  // Push streams (see StreamHandler). The log position every reply may show: a pushed
+  // frame must not show state beyond it.
+  uint64_t releasable_seq() const;
+  void set_stream_handler(StreamHandler* h) { streams_ = h; }
+  enum class PushResult {
+    kSent,
+    kBusy,  // the first frame has not left yet: try again later
+    kGone,  // not an open stream (closed, closing, or never accepted)
+  };
+  // Writes `frame` (shared, not copied, by every stream it goes to) to stream `conn`.
+  PushResult push(uint64_t conn, std::shared_ptr<const std::string> frame);
+  // Bytes handed to the socket and not yet written (0 for an unknown connection).
+  size_t unsent_bytes(uint64_t conn) const;
+  void close_stream(uint64_t conn);
 
   struct Conn;  // per connection state (server.cc)
   // A request waiting for its signature check on the thread pool (server.cc).
@@ -126,8 +159,9 @@ class RpcServer {
   uv_check_t verify_check_{};                // hands verify_queue_ to the pool
   std::unordered_map<uint64_t, Conn*> conns_;
   std::function<uint64_t()> gate_;
+  StreamHandler* streams_ = nullptr;
   std::unordered_set<uint64_t> gated_;  // connections whose durable replies wait for the gate
-  Conn* idle_head_ = nullptr;  // least recently active first
+  Conn* idle_head_ = nullptr;           // least recently active first
   Conn* idle_tail_ = nullptr;
   ServerStats stats_;
   std::array<char, 64 * 1024> read_buf_{};  // shared by all connections (see start_reading)

@@ -50,5 +50,17 @@ TEST(SyncGate, NoFollowerAtAllDegradesOnTheFirstWrite) {
   EXPECT_EQ(g.tick(1, 0, 10'201 * kMs), Change::kDegraded);
 }
 
+TEST(SyncGate, APromotedLeaderStartsDegradedUntilAFollowerCatchesUp) {
+  SyncGate g(2000 * kMs);
+  g.start_degraded(50);
+  EXPECT_TRUE(g.degraded());
+  EXPECT_EQ(g.limit(0), UINT64_MAX);  // the first write after a failover does not wait
+  EXPECT_EQ(g.tick(55, 0, 0), Change::kNone);
+  EXPECT_EQ(g.tick(60, 0, 5000 * kMs), Change::kNone);  // no follower: stays degraded
+  EXPECT_EQ(g.tick(60, 40, 5100 * kMs), Change::kNone);  // the old leader rejoins, catching up
+  EXPECT_EQ(g.tick(60, 60, 5200 * kMs), Change::kResumed);
+  EXPECT_EQ(g.limit(60), 60u);
+}
+
 }  // namespace
 }  // namespace pilot::repl
