@@ -4,6 +4,7 @@
 
 #include "core/logging.h"
 #include "net/replication/messages.h"
+#include "net/replication/snapshot_transfer.h"
 #include "net/rpc/listen_addr.h"
 
 namespace pilot::repl {
@@ -37,7 +38,15 @@ struct Follower::Conn {
 };
 
 Follower::Follower(uv_loop_t* loop, State& state, RwMutex& state_mu, log::Writer& writer, FollowerOptions opts)
-    : loop_(loop), state_(state), writer_(writer), opts_(std::move(opts)), applier_(state, state_mu, writer) {
+    : loop_(loop),
+      own_applier_(std::make_unique<Applier>(state, state_mu, writer)),
+      sink_(*own_applier_),
+      opts_(std::move(opts)) {
+  backoff_ns_ = opts_.min_backoff_ns;
+}
+
+Follower::Follower(uv_loop_t* loop, RecordSink& sink, FollowerOptions opts)
+    : loop_(loop), sink_(sink), opts_(std::move(opts)) {
   backoff_ns_ = opts_.min_backoff_ns;
 }
 
@@ -55,8 +64,8 @@ void Follower::start() {
   open_handles_ += 2;
   uv_timer_start(
       &tick_timer_, [](uv_timer_t* t) { static_cast<Follower*>(t->data)->tick(); }, kTickMs, kTickMs);
-  LOG_INFO("replication: following %s from seq %llu (term %llu)", opts_.leader_addr.c_str(),
-           (unsigned long long)writer_.last_seq(), (unsigned long long)local_term());
+  LOG_INFO("replication: %s %s from seq %llu (term %llu)", sink_.keeps_log() ? "following" : "consuming the log of",
+           opts_.leader_addr.c_str(), (unsigned long long)sink_.last_seq(), (unsigned long long)local_term());
   connect();
 }
 
@@ -151,15 +160,30 @@ void Follower::on_connected(Conn* c, int status) {
   if (status < 0) {
     // The first failure in a row is worth a line; the retries every few seconds are not.
     if (failures_++ == 0)
-      LOG_WARN("replication: cannot connect to %s: %s; retrying", opts_.leader_addr.c_str(), uv_strerror(status));
+      LOG_WARN("replication: cannot connect to %s: %s; retrying in %lld ms (backing off up to %lld ms)",
+               opts_.leader_addr.c_str(), uv_strerror(status), (long long)(backoff_ns_ / 1000000),
+               (long long)(opts_.max_backoff_ns / 1000000));
     return close_conn(std::string("cannot connect: ") + uv_strerror(status), /*warn=*/false, backoff_ns_);
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  if (want_snapshot_) {
+    want_snapshot_ = false;  // a transfer that fails starts over from a hello
+    snapshot_ = std::make_unique<SnapshotReceiver>(snapshot_path_);
+    std::string err;
+    if (!snapshot_->begin(err)) {
+      LOG_ERROR("replication: cannot receive the leader's snapshot: %s", err.c_str());
+      return close_conn(err, /*warn=*/false, opts_.max_backoff_ns);
+    }
+    write(c, encode(SnapshotRequest{kProtocolVersion, opts_.token, local_term(), sink_.last_seq()}));
+    start_reading(c);
+    return;
+  }
   Hello h;
   h.token = opts_.token;
-  h.last_seq = writer_.last_seq();
+  h.last_seq = sink_.last_seq();
   h.term = local_term();
-  h.last_hash = writer_.last_hash();
+  h.last_hash = sink_.last_hash();
+  h.consumer = !sink_.keeps_log();
   write(c, encode(h));
   start_reading(c);
 }
@@ -232,6 +256,14 @@ bool Follower::on_frame(Conn* c, uint8_t type, std::string_view body) {
     if (t == MsgType::kRefuse) {
       auto r = decode_refuse(body);
       std::string why = r ? std::string(to_string(r->code)) + ": " + r->reason : "malformed refuse frame";
+      if (r && r->code == RefuseCode::kNeedSnapshot && on_snapshot_ && sink_.keeps_log()) {
+        LOG_WARN("replication: the leader %s no longer has the records after our seq %llu (%s): asking for its snapshot",
+                 opts_.leader_addr.c_str(), (unsigned long long)sink_.last_seq(), r->reason.c_str());
+        want_snapshot_ = true;
+        last_refusal_.clear();
+        close_conn("need snapshot", /*warn=*/false, opts_.min_backoff_ns);
+        return false;
+      }
       // Retried every few seconds: the same refusal again is not news.
       if (why != last_refusal_)
         LOG_ERROR("replication: the leader %s refused us: %s (retrying every %lld ms)", opts_.leader_addr.c_str(),
@@ -246,6 +278,7 @@ bool Follower::on_frame(Conn* c, uint8_t type, std::string_view body) {
       on_rewind(body);
       return false;
     }
+    if (snapshot_ && (t == MsgType::kSnapshotChunk || t == MsgType::kSnapshotEnd)) return on_snapshot_frame(t, body);
     auto w = t == MsgType::kWelcome ? decode_welcome(body) : std::nullopt;
     if (!w) {
       close_conn("expected a welcome from the leader", true, opts_.max_backoff_ns);
@@ -259,22 +292,23 @@ bool Follower::on_frame(Conn* c, uint8_t type, std::string_view body) {
     leader_durable_ = w->durable_seq;
     caught_up_logged_ = false;
     acked_ = 0;
+    ++connections_;
     LOG_INFO("replication: connected to %s at seq %llu (leader durable seq %llu, term %llu)", opts_.leader_addr.c_str(),
-             (unsigned long long)writer_.last_seq(), (unsigned long long)w->durable_seq, (unsigned long long)w->term);
+             (unsigned long long)sink_.last_seq(), (unsigned long long)w->durable_seq, (unsigned long long)w->term);
     send_ack(/*force=*/true);
   } else if (t == MsgType::kRecords) {
     uint64_t applied = 0;
-    std::string bad = applier_.apply(body, applied);
+    std::string bad = sink_.apply(body, applied);
     if (applied) want_durable();
     if (!bad.empty()) {
       LOG_ERROR("replication: refusing a record from the leader %s: %s", opts_.leader_addr.c_str(), bad.c_str());
       close_conn("bad record", /*warn=*/false, opts_.max_backoff_ns);
       return false;
     }
-    leader_durable_ = std::max(leader_durable_, writer_.last_seq());
+    leader_durable_ = std::max(leader_durable_, sink_.last_seq());
     // A slow disk: stop taking records until the writer has caught up (want_durable's
     // callback resumes reading).
-    if (writer_.last_seq() - writer_.durable_seq() > opts_.max_unsynced) paused_ = true;
+    if (sink_.last_seq() - sink_.durable_seq() > opts_.max_unsynced) paused_ = true;
   } else if (t == MsgType::kKeepalive) {
     auto k = decode_keepalive(body);
     if (!k) {
@@ -287,15 +321,16 @@ bool Follower::on_frame(Conn* c, uint8_t type, std::string_view body) {
     close_conn("unexpected frame type " + std::to_string(type) + " from the leader", true, opts_.max_backoff_ns);
     return false;
   }
-  if (writer_.last_seq() >= leader_durable_) caught_up_ns_ = mono_ns();
-  if (!caught_up_logged_ && writer_.last_seq() >= leader_durable_) {
+  if (sink_.last_seq() >= leader_durable_) caught_up_ns_ = mono_ns();
+  if (!caught_up_logged_ && sink_.last_seq() >= leader_durable_) {
     caught_up_logged_ = true;
-    LOG_INFO("replication: caught up with the leader at seq %llu", (unsigned long long)writer_.last_seq());
+    LOG_INFO("replication: caught up with the leader at seq %llu", (unsigned long long)sink_.last_seq());
+    if (on_caught_up_) on_caught_up_(sink_.last_seq());
   }
   return true;
 }
 
-uint64_t Follower::local_term() const { return std::max(writer_.term(), terms_ ? terms_->seen() : 0); }
+uint64_t Follower::local_term() const { return std::max(sink_.term(), terms_ ? terms_->seen() : 0); }
 
 bool Follower::accept_term(uint64_t term, const char* what) {
   if (term < local_term()) {
@@ -325,7 +360,7 @@ void Follower::on_rewind(const std::string_view body) {
   LOG_WARN(
       "replication: our log (seq %llu) is not on the log of the leader %s (term %llu): finding the common "
       "prefix",
-      (unsigned long long)writer_.last_seq(), opts_.leader_addr.c_str(), (unsigned long long)m->term);
+      (unsigned long long)sink_.last_seq(), opts_.leader_addr.c_str(), (unsigned long long)m->term);
   const bool cut = on_rewind_ && on_rewind_(*m);
   if (!on_rewind_) LOG_ERROR("replication: this follower cannot rewind its log (no handler); retrying later");
   // A rewind that could not be done will not fix itself soon: do not make the leader
@@ -333,17 +368,39 @@ void Follower::on_rewind(const std::string_view body) {
   schedule_retry(cut ? opts_.min_backoff_ns : 5 * opts_.max_backoff_ns);
 }
 
+// A frame of a snapshot transfer (snapshot_transfer.h). Nothing is installed unless
+// every chunk and the end check out; a refused transfer is retried from a hello.
+bool Follower::on_snapshot_frame(MsgType t, std::string_view body) {
+  SnapshotEnd end;
+  const std::string bad = t == MsgType::kSnapshotChunk ? snapshot_->chunk(body) : snapshot_->finish(body, end);
+  if (!bad.empty()) {
+    LOG_ERROR("replication: refusing the snapshot from the leader %s: %s; nothing installed, retrying in %lld ms",
+              opts_.leader_addr.c_str(), bad.c_str(), (long long)(opts_.max_backoff_ns / 1000000));
+    close_conn("bad snapshot", /*warn=*/false, opts_.max_backoff_ns);  // removes the partial file
+    return false;
+  }
+  if (t == MsgType::kSnapshotChunk) return true;
+  const std::string path = snapshot_->path();
+  close_conn("snapshot received", /*warn=*/false, -1);  // the finished file stays
+  LOG_INFO("replication: received the leader's snapshot at seq %llu (%llu bytes, checksum verified); installing",
+           (unsigned long long)end.last_seq, (unsigned long long)end.size);
+  const bool installed = on_snapshot_(path, end);
+  if (!installed) ::unlink(path.c_str());
+  schedule_retry(installed ? opts_.min_backoff_ns : opts_.max_backoff_ns);
+  return false;
+}
+
 // Registers for the writer's next durability step (once at a time): acks go out from
 // there, and a paused connection resumes reading.
 void Follower::want_durable() {
   if (durable_wait_ || stopping_) return;
-  const uint64_t target = writer_.last_seq();
-  if (writer_.durable_seq() >= target) {
+  const uint64_t target = sink_.last_seq();
+  if (sink_.durable_seq() >= target) {
     send_ack(false);
     return;
   }
   durable_wait_ = true;
-  writer_.on_durable(target, [this](uint64_t) {
+  sink_.on_durable(target, [this](uint64_t) {
     durable_wait_ = false;
     if (stopping_) return;
     send_ack(false);
@@ -353,13 +410,13 @@ void Follower::want_durable() {
       process(c);  // frames that arrived before the pause
       if (c == conn_ && !paused_) start_reading(c);
     }
-    if (writer_.last_seq() > writer_.durable_seq()) want_durable();
+    if (sink_.last_seq() > sink_.durable_seq()) want_durable();
   });
 }
 
 void Follower::send_ack(bool force) {
   if (!conn_ || !conn_->welcomed) return;
-  const uint64_t d = writer_.durable_seq();
+  const uint64_t d = sink_.durable_seq();
   if (d <= acked_ && !force) return;
   acked_ = std::max(acked_, d);
   last_ack_ns_ = mono_ns();
@@ -376,9 +433,20 @@ void Follower::tick() {
 }
 
 void Follower::close_conn(const std::string& why, bool warn, int64_t retry_ns) {
+  snapshot_.reset();  // an unfinished transfer's file goes with its connection
   if (Conn* c = conn_) {
-    if (warn)
-      LOG_WARN("replication: connection to %s lost: %s", opts_.leader_addr.c_str(), why.c_str());
+    // A stream that ends is worth a line (with when we try again); a connection that
+    // never got a welcome was logged by whoever refused it.
+    const std::string retry =
+        retry_ns < 0 || stopping_ ? std::string() : "; retrying in " + std::to_string(ms(retry_ns)) + " ms";
+    if (c->welcomed && warn)
+      LOG_WARN("replication: disconnected from %s at seq %llu: %s%s", opts_.leader_addr.c_str(),
+               (unsigned long long)sink_.last_seq(), why.c_str(), retry.c_str());
+    else if (c->welcomed)
+      LOG_INFO("replication: disconnected from %s at seq %llu: %s%s", opts_.leader_addr.c_str(),
+               (unsigned long long)sink_.last_seq(), why.c_str(), retry.c_str());
+    else if (warn)
+      LOG_WARN("replication: connection to %s lost: %s%s", opts_.leader_addr.c_str(), why.c_str(), retry.c_str());
     else
       LOG_DEBUG("replication: connection to %s closed: %s", opts_.leader_addr.c_str(), why.c_str());
     conn_ = nullptr;

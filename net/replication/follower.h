@@ -24,22 +24,31 @@
 // file's, term_store.h). A welcome, keepalive or rewind below it comes from a leader
 // that has been replaced: it is refused (logged) and retried later. A higher one is
 // remembered in the term file before anything else happens.
+//
+// Where records go is a RecordSink (record_sink.h): the Applier of a follower's log
+// (`rendezvous --follow`), or a consumer with no log (the standalone beacon,
+// consumer.h), whose hello says so. The connection logic is the same for both.
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/rw_mutex.h"
 #include "log/writer.h"
 #include "net/replication/applier.h"
 #include "net/replication/messages.h"
+#include "net/replication/record_sink.h"
 #include "net/replication/term_store.h"
 #include "projections/state.h"
 
 namespace pilot::repl {
+
+class SnapshotReceiver;  // snapshot_transfer.h
+struct SnapshotEnd;      // snapshot_messages.h
 
 struct FollowerOptions {
   std::string leader_addr;  // host:port of the leader's replication listener
@@ -56,6 +65,8 @@ class Follower {
   // `state_mu`: held exclusively around every apply (the registry's state mutex,
   // net/rpc/registry.h: the embedded beacon reads the state from other threads).
   Follower(uv_loop_t* loop, State& state, RwMutex& state_mu, log::Writer& writer, FollowerOptions opts);
+  // Records go to `sink` (which must outlive the follower), e.g. a StateConsumer.
+  Follower(uv_loop_t* loop, RecordSink& sink, FollowerOptions opts);
   ~Follower();
   Follower(const Follower&) = delete;
   Follower& operator=(const Follower&) = delete;
@@ -65,6 +76,18 @@ class Follower {
   // whether the log was cut (then hello again at once) or not (logged; retried later).
   void set_terms(TermStore* terms) { terms_ = terms; }
   void set_rewind_handler(std::function<bool(const Rewind&)> on_rewind) { on_rewind_ = std::move(on_rewind); }
+  // Called on the loop thread each time this follower has caught up with the leader
+  // after a welcome (it holds every record the leader had reported durable).
+  void set_on_caught_up(std::function<void(uint64_t seq)> fn) { on_caught_up_ = std::move(fn); }
+  // A follower with a log only (not a consumer): when the leader no longer has the
+  // records after ours (refuse `need snapshot`), ask for its snapshot, assemble it in
+  // `receive_path`, and once verified hand it to `install` (snapshot_transfer.h:
+  // install_snapshot) on the loop thread; then hello again from the snapshot's seq.
+  void set_snapshot_handler(std::string receive_path,
+                            std::function<bool(const std::string& path, const SnapshotEnd& end)> install) {
+    snapshot_path_ = std::move(receive_path);
+    on_snapshot_ = std::move(install);
+  }
 
   void start();
   // Closes the connection and the timers; `done` once every handle is closed. For
@@ -72,6 +95,8 @@ class Follower {
   void stop(std::function<void()> done);
 
   bool streaming() const;
+  // Welcomes received: connections that started streaming.
+  uint64_t connections() const { return connections_; }
   // The leader's durable seq as last heard (welcome, keepalive): lag = this − ours.
   uint64_t leader_durable_seq() const { return leader_durable_; }
   // Steady-clock ns when this follower last held every record the leader had reported
@@ -97,6 +122,7 @@ class Follower {
   // False (connection closed) if `term` is below ours; else remembers it.
   bool accept_term(uint64_t term, const char* what);
   void on_rewind(const std::string_view body);
+  bool on_snapshot_frame(MsgType t, std::string_view body);  // false: closed
   void want_durable();
   void close_conn(const std::string& why, bool warn, int64_t retry_ns);
   void schedule_retry(int64_t delay_ns);
@@ -104,12 +130,17 @@ class Follower {
   void maybe_done();
 
   uv_loop_t* loop_;
-  State& state_;
-  log::Writer& writer_;
+  std::unique_ptr<Applier> own_applier_;  // the log's, for the first constructor
+  RecordSink& sink_;
   FollowerOptions opts_;
-  Applier applier_;
   TermStore* terms_ = nullptr;
   std::function<bool(const Rewind&)> on_rewind_;
+  std::function<void(uint64_t)> on_caught_up_;
+  std::string snapshot_path_;
+  std::function<bool(const std::string&, const SnapshotEnd&)> on_snapshot_;
+  std::unique_ptr<SnapshotReceiver> snapshot_;  // while a transfer's connection is open
+  bool want_snapshot_ = false;                  // the next connection asks for the snapshot
+  uint64_t connections_ = 0;
   uv_timer_t retry_timer_{};
   uv_timer_t tick_timer_{};
   uv_getaddrinfo_t* resolving_ = nullptr;

@@ -141,7 +141,7 @@ void Leader::accept_main() {
     std::lock_guard lk(mu_);
     // Connections that have not said hello yet count too, so a flood of idle sockets
     // costs a bounded number of threads (each lives at most hello_timeout).
-    if (sessions_.size() >= 2 * opts_.max_followers) {
+    if (sessions_.size() >= 2 * (opts_.max_followers + opts_.max_consumers)) {
       LOG_WARN("replication: refused %s: too many connections", peer.c_str());
       std::string f = encode(Refuse{RefuseCode::kBusy, "too many replication connections"});
       (void)!::send(fd, f.data(), f.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -170,12 +170,16 @@ void Leader::reap(bool all) {
   done.clear();  // joins, outside the lock (a session may call followers())
 }
 
-size_t Leader::followers() const {
+size_t Leader::streaming(bool consumers) const {
   std::lock_guard lk(mu_);
   size_t n = 0;
-  for (const auto& s : sessions_) n += s->streaming() && !s->finished();
+  for (const auto& s : sessions_) n += s->streaming() && !s->finished() && s->consumer() == consumers;
   return n;
 }
+
+size_t Leader::followers() const { return streaming(false); }
+
+size_t Leader::consumers() const { return streaming(true); }
 
 void Leader::note_ack(uint64_t seq) {
   uint64_t cur = acked_.load();

@@ -18,6 +18,9 @@
 // any follower has made durable since this leader started (one follower is enough for
 // sync mode, as in a leader/follower pair; an acknowledged record stays on that
 // follower's disk when it disconnects); `on_ack` tells the loop when it moves.
+// Consumers (a hello with the consumer flag: standalone beacons keeping a projection
+// in memory) are streamed the same records but have their own cap and never move
+// acked_seq().
 #pragma once
 
 #include <atomic>
@@ -40,6 +43,7 @@ struct LeaderOptions {
   std::string listen_addr = ":9100";
   std::string token;  // required: an empty token refuses everyone
   size_t max_followers = 4;
+  size_t max_consumers = 16;  // consumers (standalone beacons) streamed to, apart from followers
   int64_t hello_timeout_ns = int64_t{5} * 1000000000;  // connect → hello
   int64_t send_timeout_ns = int64_t{10} * 1000000000;  // no byte accepted this long: drop
   int64_t ack_timeout_ns = int64_t{15} * 1000000000;   // nothing heard this long: drop
@@ -72,11 +76,15 @@ class Leader {
   void stop(int64_t drain_ms);
 
   uint64_t acked_seq() const { return acked_.load(std::memory_order_acquire); }
+  // Streaming sessions: followers (which count for sync mode) and consumers (which
+  // do not: net/replication/consumer.h).
   size_t followers() const;
+  size_t consumers() const;
   uint64_t term() const { return term_.load(); }
 
  private:
   friend class Session;
+  size_t streaming(bool consumers) const;
   void accept_main();
   void reap(bool all);
   void note_ack(uint64_t seq);

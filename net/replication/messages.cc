@@ -12,6 +12,7 @@ namespace {
 class Out {
  public:
   explicit Out(MsgType t) : bytes_(kFrameHeaderSize, '\0') { bytes_[4] = static_cast<char>(t); }
+  Out& u8(uint8_t v) { return le(v, 1); }
   Out& u16(uint16_t v) { return le(v, 2); }
   Out& u64(uint64_t v) { return le(v, 8); }
   Out& raw(std::string_view b) {
@@ -39,6 +40,12 @@ class In {
     uint64_t x;
     if (!le(x, 2)) return false;
     v = static_cast<uint16_t>(x);
+    return true;
+  }
+  bool u8(uint8_t& v) {
+    uint64_t x;
+    if (!le(x, 1)) return false;
+    v = static_cast<uint8_t>(x);
     return true;
   }
   bool u64(uint64_t& v) { return le(v, 8); }
@@ -88,15 +95,18 @@ std::string encode(const Hello& m) {
   // leader answers "invalid replication token" rather than "bad frame".
   std::string_view tok(m.token);
   if (tok.size() > kMaxTokenBytes) tok = tok.substr(0, kMaxTokenBytes);
-  return Out(MsgType::kHello)
-      .raw(std::string_view(kHelloMagic, sizeof kHelloMagic))
+  Out out(MsgType::kHello);
+  out.raw(std::string_view(kHelloMagic, sizeof kHelloMagic))
       .u16(m.version)
       .u16(static_cast<uint16_t>(tok.size()))
       .raw(tok)
       .u64(m.last_seq)
       .u64(m.term)
-      .raw(std::string_view(reinterpret_cast<const char*>(m.last_hash.data()), m.last_hash.size()))
-      .done();
+      .raw(std::string_view(reinterpret_cast<const char*>(m.last_hash.data()), m.last_hash.size()));
+  // The flags byte only when a flag is set: a follower's hello is the version-1 hello
+  // every leader knows.
+  if (m.consumer) out.u8(kHelloFlagConsumer);
+  return out.done();
 }
 
 std::string encode(const Welcome& m) {
@@ -142,8 +152,15 @@ std::optional<Hello> decode_hello(std::string_view body) {
   if (!in.raw(sizeof kHelloMagic, magic) || std::memcmp(magic.data(), kHelloMagic, sizeof kHelloMagic) != 0)
     return std::nullopt;
   if (!in.u16(m.version) || !in.u16(token_len) || token_len > kMaxTokenBytes || !in.raw(token_len, token) ||
-      !in.u64(m.last_seq) || !in.u64(m.term) || !in.raw(m.last_hash.size(), hash) || !in.at_end())
+      !in.u64(m.last_seq) || !in.u64(m.term) || !in.raw(m.last_hash.size(), hash))
     return std::nullopt;
+  if (!in.at_end()) {
+    // The optional flags byte: present only when a flag is set (a zero byte is not
+    // what any encoder sends), unknown bits refused, and nothing after it.
+    uint8_t flags = 0;
+    if (!in.u8(flags) || flags == 0 || (flags & ~kHelloFlagConsumer) != 0 || !in.at_end()) return std::nullopt;
+    m.consumer = (flags & kHelloFlagConsumer) != 0;
+  }
   m.token.assign(token);
   std::memcpy(m.last_hash.data(), hash.data(), hash.size());
   return m;

@@ -76,7 +76,12 @@ struct Hello {
   uint64_t last_seq = 0;  // the follower's last appended record (0 = empty log)
   uint64_t term = 0;      // the highest term the follower has seen
   log::Hash last_hash{};  // chain hash of last_seq (zeros for an empty log)
+  // A consumer (consumer.h: no log of its own, e.g. the standalone beacon): not counted
+  // against --repl-max-followers, and its acks do not count for sync mode. Sent as one
+  // flags byte after the hash (bit 0), only when set: a follower's hello is unchanged.
+  bool consumer = false;
 };
+inline constexpr uint8_t kHelloFlagConsumer = 0x01;
 
 struct Welcome {
   uint16_t version = kProtocolVersion;

@@ -62,16 +62,20 @@ void Session::kill() {
 
 void Session::drop(const std::string& why, bool warn) {
   if (dropped_.exchange(true)) return;
+  const char* role = consumer_ ? "consumer" : "follower";
   if (warn)
-    LOG_WARN("replication: dropping follower %s: %s", peer_.c_str(), why.c_str());
+    LOG_WARN("replication: dropping %s %s: %s", role, peer_.c_str(), why.c_str());
   else
-    LOG_INFO("replication: follower %s: %s", peer_.c_str(), why.c_str());
+    LOG_INFO("replication: %s %s: %s", role, peer_.c_str(), why.c_str());
   ::shutdown(fd_, SHUT_RDWR);  // wakes the other thread, whichever call it is blocked in
 }
 
 void Session::main() {
   Hello h;
-  if (read_hello(h) && admit(h)) stream(h);
+  if (read_hello(h)) {
+    consumer_ = h.consumer;
+    if (admit(h)) stream(h);
+  }
   // The receiver ends on the shutdown of the socket (or on its own error); join it
   // here so that finished() means no thread of this session runs any more.
   if (receiver_.joinable()) receiver_.join();
@@ -223,7 +227,13 @@ bool Session::admit(const Hello& h) {
            /*quiet=*/!news);
     return false;
   }
-  if (leader_.followers() >= leader_.opts_.max_followers) {
+  // Consumers (standalone beacons) have their own cap: they must never take the slot
+  // of the standby that sync mode and failover depend on.
+  if (h.consumer && leader_.consumers() >= leader_.opts_.max_consumers) {
+    refuse(RefuseCode::kBusy, "already serving " + std::to_string(leader_.opts_.max_consumers) + " consumers");
+    return false;
+  }
+  if (!h.consumer && leader_.followers() >= leader_.opts_.max_followers) {
     refuse(RefuseCode::kBusy, "already serving " + std::to_string(leader_.opts_.max_followers) + " followers");
     return false;
   }
@@ -251,8 +261,8 @@ void Session::stream(const Hello& h) {
   streaming_ = true;  // counted from here, so a second follower racing in sees us
   if (!send(leader_.opts_.send_timeout_ns, encode(Welcome{kProtocolVersion, leader_.term(), durable})))
     return drop(send_error_);
-  LOG_INFO("replication: follower %s connected at seq %llu (leader durable seq %llu)", peer_.c_str(),
-           (unsigned long long)h.last_seq, (unsigned long long)durable);
+  LOG_INFO("replication: %s %s connected at seq %llu (leader durable seq %llu)", h.consumer ? "consumer" : "follower",
+           peer_.c_str(), (unsigned long long)h.last_seq, (unsigned long long)durable);
   receiver_ = std::thread([this] { receive_main(); });
 
   std::string batch;
@@ -315,7 +325,7 @@ void Session::receive_main() {
                     std::to_string(sent_seq_.load()) + ")");
       if (ack->durable_seq > acked_seq_) {
         acked_seq_ = ack->durable_seq;
-        leader_.note_ack(ack->durable_seq);
+        if (!consumer_) leader_.note_ack(ack->durable_seq);
       }
       buf.erase(0, f.consumed);
       continue;

@@ -10,6 +10,8 @@
 //      segments and they go out in frames of about batch_bytes, catch-up and live
 //      alike; keepalives when there is nothing to send;
 //   3. a second thread reads acks; anything else from the follower ends the session.
+//      A consumer's acks (the hello's consumer flag) keep the session alive but do not
+//      move the leader's acknowledged seq: it keeps no log, so they prove no copy.
 //
 // Dropping is shutdown(2) on the socket, which wakes whichever thread is blocked;
 // the descriptor is closed only after both threads are joined.
@@ -42,6 +44,9 @@ class Session {
   void kill();
   bool finished() const { return finished_.load(); }
   bool streaming() const { return streaming_.load(); }
+  // Its hello had the consumer flag (consumer.h): counted apart from followers, acks
+  // not counted for sync mode.
+  bool consumer() const { return consumer_.load(); }
 
  private:
   void main();
@@ -64,6 +69,7 @@ class Session {
   std::thread thread_, receiver_;
   std::atomic<bool> finished_{false};
   std::atomic<bool> streaming_{false};
+  std::atomic<bool> consumer_{false};
   std::atomic<bool> dropped_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<int64_t> stop_deadline_ns_{0};

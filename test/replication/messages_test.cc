@@ -58,6 +58,40 @@ TEST(ReplMessages, HelloBytesArePinned) {
                 std::string(64, '0'));
 }
 
+TEST(ReplMessages, ConsumerHelloBytesArePinned) {
+  // PROTOCOL.md "hello": a consumer (the standalone beacon) sends one flags byte after
+  // the hash, bit 0 set; a follower's hello (above) has none.
+  Hello h;
+  h.token = "t";
+  h.consumer = true;
+  const std::string f = encode(h);
+  EXPECT_EQ(hex(f),
+            "3e000000"
+            "01"
+            "50494c4f54524550"
+            "0100"
+            "0100"
+            "74"
+            "0000000000000000"
+            "0000000000000000" +
+                std::string(64, '0') + "01");
+  auto back = decode_hello(f.substr(kFrameHeaderSize));
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->consumer);
+  Hello plain;
+  plain.token = "t";
+  auto follower = decode_hello(encode(plain).substr(kFrameHeaderSize));
+  ASSERT_TRUE(follower);
+  EXPECT_FALSE(follower->consumer);
+
+  // Only what an encoder writes: no zero flags byte, no unknown bits, nothing after it.
+  const std::string body = encode(plain).substr(kFrameHeaderSize);
+  EXPECT_FALSE(decode_hello(body + std::string(1, '\x00')));
+  EXPECT_FALSE(decode_hello(body + std::string(1, '\x02')));
+  EXPECT_FALSE(decode_hello(body + std::string(1, '\x03')));
+  EXPECT_FALSE(decode_hello(body + std::string("\x01\x01", 2)));
+}
+
 TEST(ReplMessages, HelloRoundTripAndLayout) {
   Hello h;
   h.token = "s3cret";
