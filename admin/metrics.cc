@@ -11,6 +11,7 @@
 #include "log/writer.h"
 #include "net/beacon/beacon.h"
 #include "net/beacon/udp_server.h"
+#include "net/beacon/wss_server.h"
 #include "net/replication/follower.h"
 #include "net/replication/leader.h"
 #include "net/replication/sync_gate.h"
@@ -281,6 +282,29 @@ void beacon_udp(const beacon::UdpServer& s, Exposition& out) {
   out.counter("pilot_beacon_tx_datagrams_total", "UDP datagrams sent by the beacon.").add(st.tx_datagrams);
 }
 
+// The WebSocket bridge (spec/beacon.md §10.3's metrics, and why connections closed).
+void beacon_wss(const beacon::WssServer& s, Exposition& out) {
+  const beacon::WssCounters k = s.counters();
+  auto& upgrades = out.counter("pilot_beacon_wss_upgrades_total", "WebSocket upgrades on /v1/compat, by result.");
+  upgrades.add({{"result", "ok"}}, k.upgrade_ok);
+  upgrades.add({{"result", "fail"}}, k.upgrade_fail);
+  auto& auths = out.counter("pilot_beacon_wss_auth_total", "WebSocket auth challenges answered, by result.");
+  auths.add({{"result", "ok"}}, k.auth_ok);
+  auths.add({{"result", "fail"}}, k.auth_fail);
+  out.counter("pilot_beacon_wss_frames_in_total", "Beacon packets received over WebSocket.").add(k.frames_in);
+  out.counter("pilot_beacon_wss_frames_out_total", "Relay deliveries written to WebSocket peers.").add(k.frames_out);
+  auto& closes = out.counter("pilot_beacon_wss_disconnects_total", "WebSocket peers dropped, by reason.");
+  closes.add({{"reason", "idle"}}, k.idle_disconnects);
+  closes.add({{"reason", "protocol_error"}}, k.protocol_errors);
+  closes.add({{"reason", "oversized"}}, k.oversized);
+  closes.add({{"reason", "write_timeout"}}, k.write_timeouts);
+  closes.add({{"reason", "replaced"}}, k.replaced);
+  out.counter("pilot_beacon_wss_deliveries_refused_total", "Relay deliveries a WebSocket session could not take.")
+      .add(k.deliveries_refused);
+  out.counter("pilot_beacon_wss_http_requests_total", "HTTP requests on the WebSocket listener.").add(k.http_requests);
+  out.gauge("pilot_beacon_wss_peers", "Authenticated WebSocket sessions.").add(k.active_peers);
+}
+
 void snapshots(const SnapshotMetrics& s, Exposition& out) {
   out.counter("pilot_save_total", "Snapshots written (background and at shutdown).").add(s.written());
   out.counter("pilot_save_failures_total", "Snapshots that failed (the log still holds everything).").add(s.failed());
@@ -327,6 +351,7 @@ void append_shared_metrics(const MetricsSources& src, Exposition& out) {
   if (src.leader) leader(*src.leader, src.writer, out);
   if (src.beacon) beacon_engine(*src.beacon, out);
   if (src.beacon_server) beacon_udp(*src.beacon_server, out);
+  if (src.beacon_wss) beacon_wss(*src.beacon_wss, out);
   if (src.snapshots) snapshots(*src.snapshots, out);
   if (src.outbound)
     if (auto m = src.outbound()) outbound(*m, out);

@@ -43,6 +43,7 @@ class RateLimiter;
 namespace beacon {
 class Engine;
 class UdpServer;
+class WssServer;
 }  // namespace beacon
 namespace repl {
 class Leader;
@@ -104,6 +105,7 @@ struct MetricsSources {
   const repl::Leader* leader = nullptr;  // --repl-token
   const beacon::Engine* beacon = nullptr;
   const beacon::UdpServer* beacon_server = nullptr;
+  const beacon::WssServer* beacon_wss = nullptr;  // with --beacon-wss-addr
   const SnapshotMetrics* snapshots = nullptr;
   // The webhook and live audit export (thread-safe counters); empty or nullopt while
   // nothing delivers (a follower, before promotion).

@@ -3,16 +3,24 @@
 // embedded in `rendezvous`; this binary is the multi-beacon-mesh deployment. Its flags
 // are shared with rendezvous (net/beacon/beacon_flags.h).
 //
+// With --rendezvous HOST:PORT (a rendezvous leader's --repl-addr) and its
+// --repl-token, the beacon keeps node keys, trust pairs and memberships from the
+// leader's event log (net/beacon/replicated_policy.h): --punch-auth=strict and
+// --punch-grants then decide with what the registry knows. Without it there is no
+// policy: open punches as the Go beacon, and strict refuses every punch.
+//
 // Runs until SIGTERM/SIGINT, then stops the sockets and threads (every thread flushes
 // what it holds), logs the final counters and exits 0.
 #include <signal.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "core/flags.h"
 #include "core/logging.h"
 #include "net/beacon/beacon_flags.h"
+#include "net/beacon/replicated_policy.h"
 #include "net/beacon/service.h"
 
 int main(int argc, char** argv) {
@@ -46,17 +54,29 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-  Service service(setup, nullptr);
+  // The policy outlives the service (declared first, destroyed last).
+  std::unique_ptr<ReplicatedPolicy> policy;
+  if (!setup.rendezvous.empty())
+    policy = std::make_unique<ReplicatedPolicy>(ReplicatedPolicy::Options{setup.rendezvous, setup.repl_token});
+  Service service(setup, policy.get());
   if (std::string why = service.start(); !why.empty()) {
     LOG_ERROR("beacon: %s", why.c_str());
     return 1;
   }
-  if (setup.engine.punch_auth == PunchAuth::kStrict)
-    LOG_WARN("beacon: -punch-auth=strict without the event log: every punch is refused");
+  if (policy) {
+    if (std::string why = policy->start(); !why.empty()) {
+      LOG_ERROR("beacon: %s", why.c_str());
+      service.stop();
+      return 1;
+    }
+  } else if (setup.engine.punch_auth == PunchAuth::kStrict) {
+    LOG_WARN("beacon: -punch-auth=strict without the event log (-rendezvous): every punch is refused");
+  }
 
   int sig = 0;
   sigwait(&sigs, &sig);
   LOG_INFO("beacon: %s, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   service.stop();
+  if (policy) policy->stop();
   return 0;
 }

@@ -421,6 +421,7 @@ admin::MetricsSources metrics_sources(Server& s) {
   if (s.beacon) {
     src.beacon = &s.beacon->engine();
     src.beacon_server = &s.beacon->server();
+    src.beacon_wss = s.beacon->wss();
   }
   src.snapshots = &s.snapshot_metrics;
   src.log_dir = s.dir.log_dir();

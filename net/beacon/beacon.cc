@@ -143,9 +143,11 @@ void Engine::on_relay(std::string_view d, const Source& src, Time now, Sink& out
     return drop(Drop::kBreaker);
   }
   std::optional<NodeView> local = nodes_.get(m->dest);
+  Bridge* const bridge = bridge_.load(std::memory_order_acquire);
+  const bool to_bridge = bridge && bridge->connected(m->dest);
   std::optional<Endpoint> route;
   int from_peer = -1;  // unknown until needed: it takes a shared lock
-  if (!local) {
+  if (!local && !to_bridge) {
     route = gossip_.route(m->dest);
     if (!route) {
       inc(relay_not_found_);
@@ -165,6 +167,11 @@ void Engine::on_relay(std::string_view d, const Source& src, Time now, Sink& out
   }
   if (!relay_limiter_.allow(src.addr, now.mono_ns)) return drop(Drop::kRelayRateLimited);
   if (m->payload.size() > kMaxRelayPayload) return drop(Drop::kOversized);
+  if (to_bridge) {  // §10.4: the session first, as 0x06
+    Head h = relay_deliver_head(m->sender);
+    if (bridge->deliver(m->dest, h.view(), m->payload)) return inc(relay_forwarded_);
+    if (!local) return count_send_failure(OutKind::kRelayDeliver);
+  }
   if (local) {
     Head h = local->dest_carrying ? relay_deliver_dest_head(m->sender, m->dest) : relay_deliver_head(m->sender);
     if (h.n + m->payload.size() > max_udp_payload(local->endpoint)) return drop(Drop::kOversized);

@@ -1,6 +1,6 @@
 // The beacon protocol engine (spec/beacon.md §5): one datagram in, zero or more
-// datagrams out, no sockets and no clock. The UDP server (udp_server.h) — and later
-// the WebSocket bridge — feed it bytes with their transport source and the time, and
+// datagrams out, no sockets and no clock. The UDP server (udp_server.h) and the
+// WebSocket bridge (wss_server.h) feed it bytes with their transport source and the time, and
 // send what it hands to their Sink. What it cannot know (keys, trust, memberships) it
 // asks its Policy: in rendezvous, log_policy.h.
 //
@@ -147,6 +147,19 @@ class Policy {
   virtual bool breaker_open(Breaker) { return false; }
 };
 
+// The WebSocket bridge as the engine sees it (wss_server.h): a relay to an id with a
+// live session goes there first, always as RelayDeliver 0x06, even if the id also has a
+// UDP endpoint (§10.4); when the session cannot take it, the UDP endpoint is tried.
+// Called from every reader thread: implementations must be thread-safe, non-blocking.
+class Bridge {
+ public:
+  virtual ~Bridge() = default;
+  virtual bool connected(uint32_t id) = 0;
+  // One binary message head ‖ body to `id`'s session; false if there is none or it
+  // cannot take more (its queue is full or its writes stalled).
+  virtual bool deliver(uint32_t id, std::string_view head, std::string_view body) = 0;
+};
+
 enum class PunchAuth : uint8_t {
   kOpen,    // the reference: any source may punch any two registered ids (rate-capped)
   kStrict,  // Policy::may_punch decides; no Policy installed = refuse every punch
@@ -211,6 +224,10 @@ class Engine {
   void set_peers(std::vector<Endpoint> peers);
   std::vector<Endpoint> peers() const;
 
+  // The WebSocket bridge, or null. It must stay alive until every thread that calls
+  // handle() has stopped (Service stops the bridge's writes before the UDP threads).
+  void set_bridge(Bridge* bridge) { bridge_.store(bridge, std::memory_order_release); }
+
   // The transport could not send `kind` (socket buffer full, unreachable family).
   void count_send_failure(OutKind kind);
 
@@ -234,6 +251,7 @@ class Engine {
 
   const Config cfg_;
   Policy* const policy_;
+  std::atomic<Bridge*> bridge_{nullptr};
   NodeTable nodes_;
   GossipTable gossip_;
   PunchLimiter punch_limiter_;

@@ -27,6 +27,25 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+void add_wss_flags(Flags& f, BeaconFlags& v, BeaconRole role) {
+  f.add_string(&v.wss_addr, name(role, "wss-addr").c_str(), nullptr,
+               role == BeaconRole::kStandalone
+                   ? "WebSocket bridge for UDP-blocked daemons (/v1/compat, /health) on this TCP address, plain "
+                     "(TLS by a proxy in front); \"\" = off. Its auth needs the registry's node keys "
+                     "(-rendezvous): without them every peer is refused"
+                   : "WebSocket bridge for UDP-blocked daemons (/v1/compat, /health) on this TCP address, plain "
+                     "(TLS by a proxy in front); \"\" = off");
+  if (role == BeaconRole::kEmbedded)  // the Go rendezvous's own name for it (spec §13.1)
+    f.add_string(&v.wss_addr, "wss-addr", nullptr, "the same as --beacon-wss-addr (the Go rendezvous's name)");
+  f.add_uint(&v.wss_max_peers, name(role, "wss-max-peers").c_str(), nullptr,
+             "WebSocket sessions at most; more upgrades get 503 (0 = no cap)");
+  f.add_duration(&v.wss_idle_timeout, name(role, "wss-idle-timeout").c_str(), nullptr,
+                 "a WebSocket peer that sends no data message this long is disconnected (pings do not count)");
+  f.add_string(&v.wss_cert, name(role, "wss-cert").c_str(), nullptr,
+               "PEM certificate chain: serve wss:// on the WebSocket listener itself (\"\" = plain, TLS by a proxy)");
+  f.add_string(&v.wss_key, name(role, "wss-key").c_str(), nullptr, "PEM private key of the WebSocket certificate");
+}
+
 }  // namespace
 
 void add_beacon_flags(Flags& f, BeaconFlags& v, BeaconRole role) {
@@ -41,6 +60,10 @@ void add_beacon_flags(Flags& f, BeaconFlags& v, BeaconRole role) {
     f.add_string(&v.peers, "peers", nullptr, "comma-separated peer beacons host:port (unresolvable ones skipped)");
     f.add_string(&v.advertise, "advertise-addr", nullptr,
                  "public address for registry discovery (accepted; registry discovery is not built yet)");
+    f.add_string(&v.rendezvous, "rendezvous", nullptr,
+                 "host:port of a rendezvous leader's replication listener (its --repl-addr): keep node keys, trust "
+                 "pairs and memberships from its event log (for -punch-auth=strict and -punch-grants)");
+    f.add_string(&v.repl_token, "repl-token", "PILOT_REPL_TOKEN", "the leader's replication token (with -rendezvous)");
   }
   f.add_uint(&v.sockets, name(role, "sockets").c_str(), nullptr, "UDP sockets sharing the port (0 = one per core)");
   f.add_uint(&v.max_nodes, name(role, "max-nodes").c_str(), nullptr,
@@ -67,10 +90,12 @@ void add_beacon_flags(Flags& f, BeaconFlags& v, BeaconRole role) {
                         : "require a grant signed by the target's key (its current key in the registry) on every "
                           "PunchRequest");
   f.add_string(&v.punch_auth, "punch-auth", nullptr,
-               standalone ? "open, or strict (needs the event-log policy: the standalone beacon then refuses all "
-                            "punches)"
+               standalone ? "open, or strict: only toward a public target, between a trust pair, or within a shared "
+                            "non-backbone network (from the event log: needs -rendezvous; without it every punch is "
+                            "refused)"
                           : "open (any two registered nodes, as the Go beacon), or strict: only toward a public "
                             "target, between a trust pair, or within a shared non-backbone network (from the log)");
+  add_wss_flags(f, v, role);
 }
 
 std::string make_beacon_setup(const BeaconFlags& v, BeaconRole role, BeaconSetup& out) {
@@ -84,6 +109,14 @@ std::string make_beacon_setup(const BeaconFlags& v, BeaconRole role, BeaconSetup
   if (v.punch_auth != "open" && v.punch_auth != "strict") return "-punch-auth must be open or strict";
   if (v.reap_interval <= 0) return flag("reap-interval") + " must be > 0";
   if (standalone && v.gossip_interval <= 0) return "-gossip-interval must be > 0";
+  if (!v.rendezvous.empty()) {
+    const size_t colon = v.rendezvous.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : v.rendezvous.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(port) == 0 || std::stoul(port) > 65535)
+      return "-rendezvous must be host:port (the leader's --repl-addr), not \"" + v.rendezvous + "\"";
+    if (v.repl_token.empty()) return "-rendezvous needs -repl-token (or PILOT_REPL_TOKEN): the leader's token";
+  }
 
   Config cfg;
   cfg.beacon_id = static_cast<uint32_t>(v.beacon_id);
@@ -97,6 +130,13 @@ std::string make_beacon_setup(const BeaconFlags& v, BeaconRole role, BeaconSetup
   cfg.sync_ids_per_datagram = v.sync_chunk;
   if (std::string why = Engine::check(cfg); !why.empty()) return why;
 
+  if (v.wss_idle_timeout <= 0) return flag("wss-idle-timeout") + " must be > 0";
+  if (!v.wss_addr.empty()) {
+    std::string wss_error;
+    if (!parse_listen_addr(v.wss_addr, wss_error)) return flag("wss-addr") + ": " + wss_error;
+  }
+  if (v.wss_cert.empty() != v.wss_key.empty()) return flag("wss-cert") + " and " + flag("wss-key") + " go together";
+  if (!v.wss_cert.empty() && v.wss_addr.empty()) return flag("wss-cert") + " needs " + flag("wss-addr");
   std::string listen_error;
   auto la = parse_listen_addr(v.addr, listen_error);
   if (!la) return flag("addr") + ": " + listen_error;
@@ -109,6 +149,13 @@ std::string make_beacon_setup(const BeaconFlags& v, BeaconRole role, BeaconSetup
   out.server.reap_interval = v.reap_interval;
   out.server.stats_interval = v.stats_interval;
   out.advertise = v.advertise;
+  out.wss.addr = v.wss_addr;
+  out.wss.max_peers = v.wss_max_peers;
+  out.wss.idle_timeout = v.wss_idle_timeout;
+  out.wss.tls_cert = v.wss_cert;
+  out.wss.tls_key = v.wss_key;
+  out.rendezvous = v.rendezvous;
+  out.repl_token = v.repl_token;
   for (const std::string& p : split_list(v.peers)) {
     auto ep = resolve_udp(p, la->family == AF_INET ? AF_INET : AF_UNSPEC);
     if (!ep) {

@@ -17,6 +17,7 @@
 #include "core/flags.h"
 #include "net/beacon/beacon.h"
 #include "net/beacon/udp_server.h"
+#include "net/beacon/wss_server.h"
 
 namespace pilot::beacon {
 
@@ -38,6 +39,14 @@ struct BeaconFlags {
   std::string punch_whitelist;  // comma-separated IPs, or *
   bool punch_grants = false;
   std::string punch_auth = "open";
+  std::string rendezvous;  // standalone: host:port of a rendezvous leader's --repl-addr
+  std::string repl_token;  // its --repl-token (PILOT_REPL_TOKEN)
+
+  // The WebSocket bridge (wss_server.h); wss_addr "" = off.
+  std::string wss_addr;
+  uint64_t wss_max_peers = 0;
+  int64_t wss_idle_timeout = 90 * kSecond;
+  std::string wss_cert, wss_key;  // PEM files: TLS on the WebSocket listener itself
 };
 
 enum class BeaconRole : uint8_t {
@@ -51,8 +60,13 @@ void add_beacon_flags(Flags& flags, BeaconFlags& values, BeaconRole role);
 struct BeaconSetup {
   Config engine;
   UdpServerOptions server;
+  WssOptions wss;               // wss.addr "" = off
   std::vector<Endpoint> peers;  // resolved; unresolvable ones are skipped with a warning
   std::string advertise;
+  // Standalone with --rendezvous: the policy comes from the leader's replication
+  // stream (replicated_policy.h). Empty: no policy.
+  std::string rendezvous;
+  std::string repl_token;
 };
 
 // "" with `out` filled, or the message for "<program>: <message>" (exit 2). Flag names

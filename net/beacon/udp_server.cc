@@ -232,6 +232,11 @@ void UdpServer::run_housekeeping() {
   tx.flush();
 }
 
+std::unique_ptr<TxBatch> UdpServer::make_sender() {
+  if (!started_ || fds_.empty()) return nullptr;
+  return std::make_unique<TxBatch>(fds_[0], la_.family, la_.wildcard, locals_, engine_, &tx_datagrams_);
+}
+
 Engine::NotifyResult UdpServer::notify(uint32_t node_id) {
   std::lock_guard lock(notify_mu_);
   if (!notify_tx_) return Engine::NotifyResult::kNotFound;

@@ -65,6 +65,11 @@ class UdpServer {
   size_t socket_count() const { return fds_.size(); }
   bool reuseport() const { return reuseport_; }
 
+  // A batch that sends from socket 0 (the beacon's address, with PKTINFO as the
+  // readers), for a transport running on a thread of its own: the WebSocket bridge's
+  // packets toward UDP nodes. Only between start() and stop().
+  std::unique_ptr<TxBatch> make_sender();
+
   // [0A][01] to a node from socket 0 (§5.10); thread-safe.
   Engine::NotifyResult notify(uint32_t node_id);
 
