@@ -157,6 +157,19 @@ bool Scanner::open_segment(size_t index) {
   return true;
 }
 
+// Lists the directory again, keeping our place by first_seq rather than by index: log
+// retention (log/retention.h) deletes older segments — possibly the one we read, which
+// our open descriptor keeps readable — so indexes shift under a live reader.
+void Scanner::relist() {
+  const SegmentFile current = segments_[seg_index_];
+  segments_ = list_segments(dir_);
+  size_t i = 0;
+  while (i < segments_.size() && segments_[i].first_seq < current.first_seq) ++i;
+  if (i == segments_.size() || segments_[i].first_seq != current.first_seq)
+    segments_.insert(segments_.begin() + static_cast<std::ptrdiff_t>(i), current);
+  seg_index_ = i;
+}
+
 Scanner::Status Scanner::next(Record& out) {
   if (!started_) {
     started_ = true;
@@ -172,7 +185,7 @@ Scanner::Status Scanner::next(Record& out) {
   }
   if (fd_ < 0) return Status::kError;
   if (retry_open_) {
-    segments_ = list_segments(dir_);
+    relist();
     if (seg_index_ + 1 >= segments_.size()) return Status::kEnd;
     if (!open_segment(seg_index_ + 1)) return error_.kind == ParseResult::kTruncated ? Status::kEnd : Status::kError;
     retry_open_ = false;
@@ -225,7 +238,7 @@ Scanner::Status Scanner::next(Record& out) {
     if (live_ && !refreshed) {
       // The buffer may hold zeros read before the writer filled them. List the
       // directory first, then re-read: a segment is complete before the next exists.
-      if (seg_index_ + 1 >= segments_.size()) segments_ = list_segments(dir_);
+      if (seg_index_ + 1 >= segments_.size()) relist();
       buf_.resize(pos_);
       file_read_ = offset_;
       refreshed = true;

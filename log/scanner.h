@@ -75,6 +75,7 @@ class Scanner {
 
  private:
   bool open_segment(size_t index);
+  void relist();  // segments_ again, seg_index_ still the segment we read
   bool fill(size_t need);
   Status fail(ParseResult kind, std::string what);  // at the current position
   Status fail_at(size_t index, uint64_t offset, ParseResult kind, std::string what);

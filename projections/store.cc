@@ -32,7 +32,18 @@ bool replay_log(const std::string& log_dir, State& state, uint64_t upto, std::st
   log::Record r;
   log::Scanner::Status st;
   uint64_t done = 0;
+  bool first = true;
   while ((st = s.next(r)) == log::Scanner::Status::kRecord) {
+    // A log whose older segments were deleted (log/retention.h) may begin right after
+    // the state: then the first record itself must chain from the state's hash (its
+    // segment header says the same, but a header is only as good as this check).
+    if (first && r.seq == state.last_seq + 1 && state.last_seq != 0) {
+      if (std::string why = log::check_chain(r, state.last_seq, state.last_hash, 0); !why.empty()) {
+        error = "snapshot does not match the log: seq " + std::to_string(r.seq) + " does not continue it (" + why + ")";
+        return false;
+      }
+    }
+    first = false;
     if (r.seq == state.last_seq) {
       if (r.hash != state.last_hash) {
         error = "snapshot does not match the log: hash of seq " + std::to_string(r.seq) + " differs";
@@ -88,6 +99,11 @@ bool restore_state(const DataDir& dir, uint64_t segment_bytes, State& state, Res
   if (state.last_seq > report.log.last_seq) {
     error = "snapshot is at seq " + std::to_string(state.last_seq) + " but the log ends at " +
             std::to_string(report.log.last_seq) + ": the log lost acknowledged records";
+    return false;
+  }
+  // A snapshot at the very end of the log replays nothing: compare its hash here.
+  if (state.last_seq != 0 && state.last_seq == report.log.last_seq && state.last_hash != report.log.last_hash) {
+    error = "snapshot does not match the log: hash of seq " + std::to_string(state.last_seq) + " differs";
     return false;
   }
   t0 = std::chrono::steady_clock::now();

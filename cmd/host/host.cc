@@ -21,6 +21,8 @@
 #include "admin/restart_history.h"
 #include "core/ed25519.h"
 #include "core/logging.h"
+#include "log/retention.h"
+#include "log/scanner.h"
 #include "log/writer.h"
 #include "net/beacon/log_policy.h"
 #include "net/beacon/service.h"
@@ -28,6 +30,7 @@
 #include "net/replication/follower.h"
 #include "net/replication/leader.h"
 #include "net/replication/rewind.h"
+#include "net/replication/snapshot_transfer.h"
 #include "net/replication/sync_gate.h"
 #include "net/replication/term_store.h"
 #include "net/rpc/go_standby.h"
@@ -43,6 +46,7 @@ struct Server {
   State state;
   std::unique_ptr<log::Writer> writer;
   std::unique_ptr<Snapshotter> snapshotter;
+  log::RetentionPolicy retention;  // --log-retention
   std::unique_ptr<rpc::RegistryService> registry;
   std::unique_ptr<rpc::GoStandbyFeed> go_standby;  // after the registry: destroyed first
   // After the registry, whose state mutex the policy reads under: destroyed first.
@@ -93,6 +97,25 @@ int64_t unix_now_ns() {
       .count();
 }
 
+// After a snapshot at `seq` is durable (on the thread that wrote it: the background
+// snapshot's, or the HTTP snapshot endpoint's): delete the log segments it covers, per
+// --log-retention. The writer never touches a covered segment (it is never the last
+// one); two calls at once are harmless (a file already gone is skipped); a reader that
+// has a deleted segment open keeps reading it (log/retention.h).
+void retain_log(Server& s, uint64_t seq) {
+  if (s.retention.keep_all) return;
+  log::RetentionResult res;
+  std::string err;
+  if (!log::apply_retention(s.dir.log_dir(), seq, s.retention, res, err))
+    LOG_ERROR("log retention: %s (retrying after the next snapshot)", err.c_str());
+  if (res.deleted > 0)
+    LOG_INFO(
+        "log retention: deleted %zu segment(s) (%llu bytes) covered by the snapshot at seq %llu; the log "
+        "now starts at seq %llu",
+        res.deleted, (unsigned long long)res.deleted_bytes, (unsigned long long)seq,
+        (unsigned long long)res.first_kept_seq);
+}
+
 // Runs every second: snapshot after snapshot_every new records, or after
 // snapshot_interval seconds if anything changed at all. Only records covered by an
 // fdatasync go in (under --fsync=batch-ms/none durable_seq may be ahead of the disk,
@@ -111,6 +134,7 @@ void maybe_snapshot(Server& s) {
     if (r.error.empty()) {
       s.snapshot_seq = r.seq;
       LOG_INFO("snapshot: wrote seq %llu in %.2f s", (unsigned long long)r.seq, r.seconds);
+      retain_log(s, r.seq);
     } else {
       LOG_ERROR("snapshot failed: %s (the log still holds everything; retrying in %llu s)", r.error.c_str(),
                 (unsigned long long)s.cfg.snapshot_interval_s);
@@ -369,6 +393,18 @@ bool rewind_follower(Server& s, const repl::Rewind& m) {
     LOG_ERROR("replication: the leader sees our log as diverged, but we hold no record it lacks; retrying later");
     return false;
   }
+  // The cut drops snapshot.db when it is newer than the common record; then the state
+  // is rebuilt from seq 1, which a log cut by --log-retention no longer has. The
+  // leader's snapshot replaces our whole log instead (the cut itself was legitimate).
+  if (const auto segs = log::list_segments(s.dir.log_dir());
+      !segs.empty() && segs.front().first_seq > 1 && s.snapshot_seq.load() > plan.keep) {
+    LOG_WARN(
+        "replication: our log must be cut back to seq %llu, but it starts at seq %llu (log retention) and our "
+        "snapshot is newer than the cut: asking the leader for its snapshot instead",
+        (unsigned long long)plan.keep, (unsigned long long)segs.front().first_seq);
+    s.follower->request_snapshot();
+    return false;
+  }
   repl::RewindTarget t;
   t.dir = s.dir;
   t.segment_bytes = s.cfg.segment_mb << 20;
@@ -378,6 +414,27 @@ bool rewind_follower(Server& s, const repl::Rewind& m) {
   t.snapshotter = s.snapshotter.get();
   t.snapshot_seq = s.snapshot_seq.load();
   const repl::RewindDone done = repl::execute_rewind(t, plan);
+  s.snapshot_seq = done.snapshot_seq;
+  touch_all_nodes(s);
+  return true;
+}
+
+// The leader's snapshot, received and verified (loop thread): install it, rebuild.
+bool install_follower_snapshot(Server& s, const std::string& received, const repl::SnapshotEnd& end) {
+  repl::RewindTarget t;
+  t.dir = s.dir;
+  t.segment_bytes = s.cfg.segment_mb << 20;
+  t.writer = s.writer.get();
+  t.state = &s.state;
+  t.state_mu = &s.registry->registry().state_mutex();
+  t.snapshotter = s.snapshotter.get();
+  t.snapshot_seq = s.snapshot_seq.load();
+  repl::RewindDone done;
+  std::string err;
+  if (!repl::install_snapshot(t, received, end, done, err)) {
+    LOG_ERROR("replication: cannot install the leader's snapshot: %s; retrying later", err.c_str());
+    return false;
+  }
   s.snapshot_seq = done.snapshot_seq;
   touch_all_nodes(s);
   return true;
@@ -478,6 +535,7 @@ bool start_admin(Server& s, std::string& err) {
     if (!r.error.empty()) return r.error;
     if (r.seq > s.snapshot_seq.load()) s.snapshot_seq = r.seq;
     LOG_INFO("snapshot: wrote seq %llu in %.2f s (requested over HTTP)", (unsigned long long)r.seq, r.seconds);
+    retain_log(s, r.seq);
     return "";
   };
   // Built on the loop thread for every scrape: promotion replaces the follower by a
@@ -536,6 +594,14 @@ int run_host(HostConfig cfg) {
 
   RestoreReport rep;
   std::string err;
+  // A follower that crashed while installing the leader's snapshot finishes it first.
+  if (uint64_t installed = 0; !repl::finish_snapshot_install(s.dir, installed, err)) {
+    LOG_ERROR("cannot finish installing the snapshot in %s: %s", cfg.data_dir.c_str(), err.c_str());
+    return 1;
+  } else if (installed) {
+    LOG_WARN("replication: finished installing the leader's snapshot at seq %llu (interrupted before)",
+             (unsigned long long)installed);
+  }
   if (!restore_state(s.dir, segment_bytes, s.state, rep, err)) {
     LOG_ERROR("cannot open data directory %s: %s", cfg.data_dir.c_str(), err.c_str());
     return 1;
@@ -569,6 +635,11 @@ int run_host(HostConfig cfg) {
   }
   s.snapshotter = std::make_unique<Snapshotter>(s.dir);
   s.snapshot_seq = rep.snapshot_seq;
+  // Checked with the flags.
+  s.retention = log::RetentionPolicy::parse(cfg.log_retention).value_or(log::RetentionPolicy{});
+  if (!s.retention.keep_all)
+    LOG_INFO("log retention: keep the newest %llu segment(s) covered by snapshot.db, delete older ones",
+             (unsigned long long)s.retention.keep_covered);
   uv_async_init(s.loop, &s.newer_term_async, [](uv_async_t* a) {
     auto* s = static_cast<Server*>(a->data);
     uint64_t term;
@@ -668,6 +739,10 @@ int run_host(HostConfig cfg) {
     s.follower = std::make_unique<repl::Follower>(s.loop, s.state, s.registry->registry().state_mutex(), *s.writer, fo);
     s.follower->set_terms(s.terms.get());
     s.follower->set_rewind_handler([&s](const repl::Rewind& m) { return rewind_follower(s, m); });
+    s.follower->set_snapshot_handler(s.dir.root + "/snapshot.recv.db",
+                                     [&s](const std::string& path, const repl::SnapshotEnd& end) {
+                                       return install_follower_snapshot(s, path, end);
+                                     });
     s.follower->start();
   }
   if (cfg.run_admin && !cfg.admin.http_addr.empty() && !start_admin(s, err)) {
@@ -693,6 +768,9 @@ void add_storage_flags(Flags& flags, HostConfig& cfg) {
                  "write a background snapshot after this many new records");
   flags.add_uint(&cfg.snapshot_interval_s, "snapshot-interval", "PILOT_SNAPSHOT_INTERVAL",
                  "also snapshot every this many seconds if anything changed");
+  flags.add_string(&cfg.log_retention, "log-retention", "PILOT_LOG_RETENTION",
+                   "log segments fully covered by snapshot.db: all (keep every one: full-history audit replay) or N "
+                   "(keep the newest N of them, delete the older ones after each snapshot)");
   flags.add_string(&cfg.log_level, "log-level", "PILOT_LOG_LEVEL", "debug, info, warn or error");
   // The registry fixture (spec §17.2) has no replication.
   if (cfg.program == "rendezvous") repl::add_replication_flags(flags, cfg.replication);
@@ -701,6 +779,8 @@ void add_storage_flags(Flags& flags, HostConfig& cfg) {
 std::string check_storage_flags(const HostConfig& cfg) {
   if (cfg.segment_mb < 1 || cfg.segment_mb > 4096 || cfg.snapshot_interval_s < 1)
     return "--segment-mb must be 1..4096 and --snapshot-interval at least 1";
+  if (!log::RetentionPolicy::parse(cfg.log_retention))
+    return "--log-retention must be all or a number of covered segments to keep (0..1000000)";
   return repl::check_replication_flags(cfg.replication);
 }
 

@@ -46,6 +46,9 @@ struct HostConfig {
   uint64_t segment_mb = 64;
   uint64_t snapshot_every = 100000;
   uint64_t snapshot_interval_s = 300;
+  // Segments fully covered by snapshot.db: "all" kept, or how many of them to keep
+  // (log/retention.h).
+  std::string log_retention = "all";
   std::string log_level = "info";
   // beacon.addr is handed out as the endpoint of relay-only nodes either way; the other
   // values matter only with run_beacon.
@@ -60,7 +63,8 @@ struct HostConfig {
   admin::OutboundOptions outbound;
 };
 
-// --data-dir, --fsync, --segment-mb, --snapshot-every, --snapshot-interval, --log-level;
+// --data-dir, --fsync, --segment-mb, --snapshot-every, --snapshot-interval, --log-retention,
+// --log-level;
 // for `rendezvous` (cfg.program) also the replication flags (net/replication/config.h).
 void add_storage_flags(Flags& flags, HostConfig& cfg);
 // "" if the values make sense, else the message for stderr.

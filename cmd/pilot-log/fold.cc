@@ -19,18 +19,6 @@ int fail(const char* command, const std::string& why) {
   return 1;
 }
 
-// The prev_hash field of a segment's header (hash of the record before its first).
-std::optional<log::Hash> segment_prev_hash(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string buf(log::kSegmentHeaderSize, '\0');
-  ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
-  ::close(fd);
-  log::SegmentHeader h;
-  if (n != static_cast<ssize_t>(buf.size()) || !log::decode_segment_header(buf, h)) return std::nullopt;
-  return h.prev_hash;
-}
-
 // The last seq in the log, from a CRC-only pass over its last segment (for the
 // progress percentage only: 0 when unknown).
 uint64_t last_seq_of(const std::string& log_dir, const std::vector<log::SegmentFile>& segs) {

@@ -1,6 +1,8 @@
 #include "cmd/pilot-log/reader.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -22,6 +24,18 @@ Failure from_scan_error(const log::ScanError& e) {
   f.in_last_segment = e.in_last_segment;
   f.past_end = e.past_end;
   return f;
+}
+
+// The prev_hash field of a segment's header (hash of the record before its first).
+std::optional<log::Hash> segment_prev_hash(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string buf(log::kSegmentHeaderSize, '\0');
+  ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
+  ::close(fd);
+  log::SegmentHeader h;
+  if (n != static_cast<ssize_t>(buf.size()) || !log::decode_segment_header(buf, h)) return std::nullopt;
+  return h.prev_hash;
 }
 
 int check_log_dir(const std::string& log_dir) {

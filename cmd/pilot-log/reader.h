@@ -25,6 +25,10 @@ std::string fail_line(const Failure& f);
 
 Failure from_scan_error(const log::ScanError& e);
 
+// The prev_hash field of a segment's header: the hash of the record before its first
+// (nullopt if the header cannot be read).
+std::optional<log::Hash> segment_prev_hash(const std::string& path);
+
 // 0 when `log_dir` is a directory, else prints why not to stderr and returns 1.
 int check_log_dir(const std::string& log_dir);
 

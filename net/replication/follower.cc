@@ -1,5 +1,7 @@
 #include "net/replication/follower.h"
 
+#include <unistd.h>
+
 #include <chrono>
 
 #include "core/logging.h"
@@ -257,8 +259,9 @@ bool Follower::on_frame(Conn* c, uint8_t type, std::string_view body) {
       auto r = decode_refuse(body);
       std::string why = r ? std::string(to_string(r->code)) + ": " + r->reason : "malformed refuse frame";
       if (r && r->code == RefuseCode::kNeedSnapshot && on_snapshot_ && sink_.keeps_log()) {
-        LOG_WARN("replication: the leader %s no longer has the records after our seq %llu (%s): asking for its snapshot",
-                 opts_.leader_addr.c_str(), (unsigned long long)sink_.last_seq(), r->reason.c_str());
+        LOG_WARN(
+            "replication: the leader %s no longer has the records after our seq %llu (%s): asking for its snapshot",
+            opts_.leader_addr.c_str(), (unsigned long long)sink_.last_seq(), r->reason.c_str());
         want_snapshot_ = true;
         last_refusal_.clear();
         close_conn("need snapshot", /*warn=*/false, opts_.min_backoff_ns);
@@ -365,7 +368,7 @@ void Follower::on_rewind(const std::string_view body) {
   if (!on_rewind_) LOG_ERROR("replication: this follower cannot rewind its log (no handler); retrying later");
   // A rewind that could not be done will not fix itself soon: do not make the leader
   // scan its log every two seconds for it.
-  schedule_retry(cut ? opts_.min_backoff_ns : 5 * opts_.max_backoff_ns);
+  schedule_retry(cut || want_snapshot_ ? opts_.min_backoff_ns : 5 * opts_.max_backoff_ns);
 }
 
 // A frame of a snapshot transfer (snapshot_transfer.h). Nothing is installed unless

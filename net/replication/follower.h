@@ -88,6 +88,12 @@ class Follower {
     snapshot_path_ = std::move(receive_path);
     on_snapshot_ = std::move(install);
   }
+  // From the rewind handler: the cut is legitimate but our state at the common record
+  // cannot be rebuilt (log retention deleted what it needs): the next connection asks
+  // for the leader's snapshot instead, which replaces the whole log.
+  void request_snapshot() {
+    if (on_snapshot_) want_snapshot_ = true;
+  }
 
   void start();
   // Closes the connection and the timers; `done` once every handle is closed. For

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "net/replication/snapshot_messages.h"
+
 namespace pilot::repl {
 namespace {
 
@@ -69,9 +71,12 @@ class In {
   size_t pos_ = 0;
 };
 
-uint32_t max_body(MsgType t) { return t == MsgType::kRecords ? kMaxRecordsBody : kMaxControlBody; }
+uint32_t max_body(MsgType t) {
+  if (t == MsgType::kSnapshotChunk) return kMaxSnapshotChunkBody;
+  return t == MsgType::kRecords ? kMaxRecordsBody : kMaxControlBody;
+}
 
-bool known_type(uint8_t t) { return t >= 1 && t <= 7; }
+bool known_type(uint8_t t) { return t >= 1 && t <= 10; }
 
 }  // namespace
 

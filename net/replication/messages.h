@@ -54,6 +54,10 @@ enum class MsgType : uint8_t {
   kAck = 5,
   kKeepalive = 6,
   kRewind = 7,
+  // A snapshot transfer (snapshot_messages.h): a follower behind the retained log.
+  kSnapshotRequest = 8,
+  kSnapshotChunk = 9,
+  kSnapshotEnd = 10,
 };
 
 // Why a leader refused a follower (then closed). The text says the rest.

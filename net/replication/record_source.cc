@@ -35,13 +35,23 @@ RecordSource::Seek RecordSource::seek(uint64_t seq, const log::Hash& hash, uint6
   scanner_->set_live(true);
   next_seq_ = seq + 1;
   unreadable_since_.reset();
-  if (seq == 0) return Seek::kOk;
+  // Retention (log/retention.h) may have deleted the segments before the first one.
+  const auto segments = log::list_segments(dir_);
+  if (seq == 0) return segments.empty() || segments.front().first_seq <= 1 ? Seek::kOk : Seek::kNeedSnapshot;
   if (seq > durable) return Seek::kAhead;
   log::Record r;
   for (auto t0 = std::chrono::steady_clock::now();;) {
     switch (scanner_->next(r)) {
       case log::Scanner::Status::kError: scanner_error("cannot read the log"); return Seek::kError;
       case log::Scanner::Status::kRecord:
+        if (r.seq == seq + 1 && log::check_chain(r, seq, hash, 0).empty()) {
+          // The log starts right after `seq` (a follower that installed our snapshot,
+          // whose last record is the one before our first retained segment) and its
+          // first record chains from the follower's hash: continue from there.
+          scanner_ = std::make_unique<log::Scanner>(dir_, seq + 1, /*verify_chain=*/false);
+          scanner_->set_live(true);
+          return Seek::kOk;
+        }
         if (r.seq > seq) return Seek::kNeedSnapshot;
         return r.hash == hash ? Seek::kOk : Seek::kDiverged;
       case log::Scanner::Status::kEnd: break;

@@ -9,9 +9,11 @@
 #include <cstring>
 
 #include "core/logging.h"
+#include "log/file_util.h"
 #include "net/replication/leader.h"
 #include "net/replication/record_source.h"
 #include "net/replication/rewind.h"
+#include "net/replication/snapshot_transfer.h"
 
 namespace pilot::repl {
 namespace {
@@ -74,7 +76,7 @@ void Session::main() {
   Hello h;
   if (read_hello(h)) {
     consumer_ = h.consumer;
-    if (admit(h)) stream(h);
+    if (admit(h)) snapshot_request_ ? send_snapshot(h) : stream(h);
   }
   // The receiver ends on the shutdown of the socket (or on its own error); join it
   // here so that finished() means no thread of this session runs any more.
@@ -148,6 +150,24 @@ void Session::rewind(const Hello& h, uint64_t durable) {
   send_and_close(encode(m));
 }
 
+void Session::send_snapshot(const Hello& h) {
+  const std::string path = log::dirname_of(leader_.log_dir_) + "/snapshot.db";
+  LOG_INFO("replication: follower %s (at seq %llu) asked for the snapshot: sending %s", peer_.c_str(),
+           (unsigned long long)h.last_seq, path.c_str());
+  SnapshotEnd end;
+  bool send_failed = false;
+  std::string error;
+  const auto send_frame = [this](std::string_view frame) { return send(leader_.opts_.send_timeout_ns, frame); };
+  if (!stream_snapshot(path, send_frame, end, send_failed, error)) {
+    if (send_failed) return drop("while sending the snapshot: " + send_error_);
+    LOG_ERROR("replication: cannot send the snapshot to %s: %s", peer_.c_str(), error.c_str());
+    return refuse(RefuseCode::kLogError, error);
+  }
+  LOG_INFO("replication: sent follower %s the snapshot at seq %llu (%llu bytes)", peer_.c_str(),
+           (unsigned long long)end.last_seq, (unsigned long long)end.size);
+  send_and_close(encode(end));
+}
+
 void Session::send_and_close(const std::string& frame) {
   if (dropped_.exchange(true)) return;
   // Best effort and briefly: the peer may not be reading at all.
@@ -174,6 +194,21 @@ bool Session::read_hello(Hello& out) {
     switch (next_frame(buf, f, why)) {
       case FrameStatus::kBad: refuse(RefuseCode::kBadFrame, why); return false;
       case FrameStatus::kFrame:
+        if (f.type == MsgType::kSnapshotRequest) {
+          // Checked like a hello (version, token, term): only the answer differs.
+          auto r = decode_snapshot_request(f.body);
+          if (!r || f.consumed != buf.size()) {
+            refuse(RefuseCode::kBadFrame, "malformed snapshot request");
+            return false;
+          }
+          out = Hello{};
+          out.version = r->version;
+          out.token = std::move(r->token);
+          out.term = r->term;
+          out.last_seq = r->last_seq;
+          snapshot_request_ = true;
+          return true;
+        }
         if (f.type != MsgType::kHello) {
           refuse(RefuseCode::kBadFrame, "expected a hello, got frame type " + std::to_string(int(f.type)));
           return false;
@@ -251,8 +286,8 @@ void Session::stream(const Hello& h) {
       return rewind(h, durable);
     case RecordSource::Seek::kNeedSnapshot:
       return refuse(RefuseCode::kNeedSnapshot, "records after seq " + std::to_string(h.last_seq) +
-                                                   " are no longer in this leader's log (snapshot transfer is "
-                                                   "not implemented yet)");
+                                                   " are no longer in this leader's log (retention): a follower "
+                                                   "asks for the snapshot next");
     case RecordSource::Seek::kError:
       LOG_ERROR("replication: %s", src.error().c_str());
       return refuse(RefuseCode::kLogError, src.error());

@@ -59,6 +59,9 @@ class Session {
   bool send(int64_t timeout_ns, std::string_view header, std::string_view body = {});
   void refuse(RefuseCode code, const std::string& reason, bool quiet = false);
   void rewind(const Hello& h, uint64_t durable);
+  // The answer to a snapshot request (snapshot_transfer.h): snapshot.db in chunks, the
+  // end frame, close.
+  void send_snapshot(const Hello& h);
   // Sends one last frame, half-closes and lets the peer read it before closing.
   void send_and_close(const std::string& frame);
   void drop(const std::string& why, bool warn = true);
@@ -71,6 +74,7 @@ class Session {
   std::atomic<bool> streaming_{false};
   std::atomic<bool> consumer_{false};
   std::atomic<bool> dropped_{false};
+  bool snapshot_request_ = false;  // the first frame was a snapshot request, not a hello
   std::atomic<bool> stop_requested_{false};
   std::atomic<int64_t> stop_deadline_ns_{0};
   std::atomic<uint64_t> sent_seq_{0};

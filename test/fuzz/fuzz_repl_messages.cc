@@ -1,5 +1,5 @@
 // Fuzz target for the replication port's frames and the term file
-// (net/replication/messages.h, term_store.h). First byte even: the rest is a byte
+// (net/replication/messages.h, snapshot_messages.h, term_store.h). First byte even: the rest is a byte
 // stream from a peer, split with next_frame and each frame decoded by its type; odd:
 // the rest is `<data-dir>/term` text. Both come from outside (a peer; a disk an
 // operator may edit), so nothing may crash, and whatever is accepted must be exactly
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "net/replication/messages.h"
+#include "net/replication/snapshot_messages.h"
 #include "net/replication/term_store.h"
 
 using namespace pilot::repl;
@@ -60,6 +61,14 @@ void frames(std::string_view in) {
       case MsgType::kRecords:
         check(records_header(f.body.size()) == whole.substr(0, kFrameHeaderSize), "records header");
         break;
+      case MsgType::kSnapshotRequest: round_trip(decode_snapshot_request(f.body), whole, "snapshot request"); break;
+      case MsgType::kSnapshotChunk: {
+        auto c = decode_snapshot_chunk(f.body);
+        if (c) check(!c->data.empty() && c->data.size() <= kSnapshotChunkBytes, "snapshot chunk size");
+        round_trip(c, whole, "snapshot chunk");
+        break;
+      }
+      case MsgType::kSnapshotEnd: round_trip(decode_snapshot_end(f.body), whole, "snapshot end"); break;
     }
     in.remove_prefix(f.consumed);
   }

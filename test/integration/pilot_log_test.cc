@@ -17,6 +17,7 @@
 #include "log/crc32c.h"
 #include "log/format.h"
 #include "log/recovery.h"
+#include "log/retention.h"
 #include "log/scanner.h"
 #include "log/writer.h"
 #include "test/support/random_events.h"
@@ -261,6 +262,47 @@ TEST_F(PilotLog, VerifyPassesAndSummarises) {
   EXPECT_NE(r.out.find(std::to_string(segments_.size()) + " segments"), std::string::npos) << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
   EXPECT_EQ(r.err, "") << "no progress noise when stderr is not a terminal";
+}
+
+TEST_F(PilotLog, VerifyOnARetainedLogChecksFromTheFirstRetainedRecordAndSaysSo) {
+  // Retention as the server does it after a snapshot that covers the first three segments.
+  log::RetentionResult res;
+  std::string err;
+  ASSERT_TRUE(log::apply_retention(log_dir(), segments_[3].first_seq - 1, log::RetentionPolicy{false, 0}, res, err))
+      << err;
+  ASSERT_EQ(res.deleted, 3u);
+  const uint64_t first = segments_[3].first_seq;
+  ToolRun r = tool("verify");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.rfind("OK: " + std::to_string(last_seq() - first + 1) + " records, first seq " +
+                            std::to_string(first) + ", last seq " + std::to_string(last_seq()),
+                        0),
+            0u)
+      << r.out;
+  EXPECT_NE(r.out.find("NOTE: the log starts at seq " + std::to_string(first) + ": records 1.." +
+                       std::to_string(first - 1) + " are no longer in it"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(segments_[3].path), std::string::npos) << r.out;
+
+  // The retained part is still checked end to end: an edit in it fails verify.
+  flip_byte(segments_[4].path, log::kSegmentHeaderSize + 40);
+  ToolRun bad = tool("verify");
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_EQ(bad.out.rfind("FAIL: " + segments_[4].path, 0), 0u) << bad.out;
+}
+
+TEST_F(PilotLog, ReplayOfARetainedLogWithoutASnapshotSaysTheHistoryIsGone) {
+  log::RetentionResult res;
+  std::string err;
+  ASSERT_TRUE(log::apply_retention(log_dir(), segments_[2].first_seq - 1, log::RetentionPolicy{false, 0}, res, err))
+      << err;
+  ToolRun r = tool("replay");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("the log starts at seq " + std::to_string(segments_[2].first_seq) +
+                       " (its earlier segments are gone)"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST_F(PilotLog, DumpPrintsEveryEventInOrder) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "net/replication/snapshot_messages.h"
+
 namespace pilot::repl {
 namespace {
 
@@ -155,8 +157,8 @@ TEST(ReplMessages, FramingNeedsMoreUnknownTypesAndOversizedLengths) {
   EXPECT_EQ(next_frame(ack + ack, f, why), FrameStatus::kFrame);
   EXPECT_EQ(f.consumed, ack.size());
 
-  EXPECT_EQ(next_frame(std::string("\0\0\0\0\x08", 5), f, why), FrameStatus::kBad);
-  EXPECT_NE(why.find("unknown frame type 8"), std::string::npos);
+  EXPECT_EQ(next_frame(std::string("\0\0\0\0\x0b", 5), f, why), FrameStatus::kBad);
+  EXPECT_NE(why.find("unknown frame type 11"), std::string::npos);
   EXPECT_EQ(next_frame(std::string("\0\0\0\0\0", 5), f, why), FrameStatus::kBad);
   // "GET " as a length is far over the control limit: refused on the header alone.
   EXPECT_EQ(next_frame("GET / HTTP/1.1\r\n", f, why), FrameStatus::kBad);
@@ -167,6 +169,80 @@ TEST(ReplMessages, FramingNeedsMoreUnknownTypesAndOversizedLengths) {
   std::string ack_hdr = encode(Ack{1}).substr(0, 5);
   ack_hdr[0] = static_cast<char>(0xff), ack_hdr[1] = static_cast<char>(0xff);  // 65535-byte ack
   EXPECT_EQ(next_frame(ack_hdr, f, why), FrameStatus::kBad);
+}
+
+TEST(ReplMessages, SnapshotTransferBytesArePinned) {
+  // The worked example of PROTOCOL.md, "Snapshot transfer".
+  EXPECT_EQ(hex(encode(SnapshotRequest{1, "t", 2, 5})),
+            "1d000000"
+            "08"
+            "50494c4f54524550"
+            "0100"
+            "0100"
+            "74"
+            "0200000000000000"
+            "0500000000000000");
+  log::Hash running;
+  running.fill(0xaa);
+  EXPECT_EQ(hex(encode(SnapshotChunk{0x40000, running, "SQLite"})),
+            "2e000000"
+            "09"
+            "0000040000000000" +
+                std::string(64, 'a') + "53514c697465");
+  SnapshotEnd end{0x1000, 300, 2, {}, {}};
+  end.last_hash.fill(0x11);
+  end.file_hash.fill(0x22);
+  std::string ones, twos;
+  for (int i = 0; i < 32; ++i) ones += "11", twos += "22";
+  EXPECT_EQ(hex(encode(end)),
+            "58000000"
+            "0a"
+            "0010000000000000"
+            "2c01000000000000"
+            "0200000000000000" +
+                ones + twos);
+}
+
+TEST(ReplMessages, SnapshotTransferRoundTripsAndRefusesMalformedBodies) {
+  const std::string req = encode(SnapshotRequest{1, "tok", 9, 77});
+  Frame f;
+  std::string why;
+  ASSERT_EQ(next_frame(req, f, why), FrameStatus::kFrame);
+  EXPECT_EQ(f.type, MsgType::kSnapshotRequest);
+  auto r = decode_snapshot_request(f.body);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->token, "tok");
+  EXPECT_EQ(r->term, 9u);
+  EXPECT_EQ(r->last_seq, 77u);
+  EXPECT_FALSE(decode_snapshot_request(f.body.substr(0, f.body.size() - 1)));
+  EXPECT_FALSE(decode_snapshot_request(std::string(f.body) + "x"));
+  std::string bad_magic(f.body);
+  bad_magic[0] = 'X';
+  EXPECT_FALSE(decode_snapshot_request(bad_magic));
+
+  // A chunk: at least one byte of data, at most kSnapshotChunkBytes.
+  const std::string full(kSnapshotChunkBytes, 'z');
+  const std::string chunk = encode(SnapshotChunk{0, {}, full});
+  ASSERT_EQ(next_frame(chunk, f, why), FrameStatus::kFrame) << why;
+  auto c = decode_snapshot_chunk(f.body);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->data.size(), kSnapshotChunkBytes);
+  EXPECT_FALSE(decode_snapshot_chunk(std::string(40, '\0')));  // no data
+  EXPECT_FALSE(decode_snapshot_chunk(std::string(39, '\0')));
+  std::string over = encode(SnapshotChunk{0, {}, full}) + "x";
+  over[0] = static_cast<char>(static_cast<uint8_t>(over[0]) + 1);  // body one byte longer
+  EXPECT_EQ(next_frame(over, f, why), FrameStatus::kBad);
+  std::string wrap(40, '\xff');
+  wrap += "ab";  // offset + 2 bytes overflows
+  EXPECT_FALSE(decode_snapshot_chunk(wrap));
+
+  const std::string e = encode(SnapshotEnd{10, 20, 3, {}, {}});
+  ASSERT_EQ(next_frame(e, f, why), FrameStatus::kFrame);
+  auto end = decode_snapshot_end(f.body);
+  ASSERT_TRUE(end);
+  EXPECT_EQ(*end, (SnapshotEnd{10, 20, 3, {}, {}}));
+  EXPECT_FALSE(decode_snapshot_end(f.body.substr(1)));
+  EXPECT_FALSE(decode_snapshot_end(std::string(f.body) + "x"));
 }
 
 TEST(ReplMessages, TokenComparison) {
