@@ -35,8 +35,9 @@ bool ServerProcess::start(const std::string& bin, const std::string& data_dir, c
     tail_.clear();
     snapshot_lines_.clear();
     warnings_.clear();
+    beacon_ = sa.beacon;
   }
-  const bool want_admin = !http_args.empty();
+  const bool want_admin = !sa.beacon && !http_args.empty();
   cpu_set_t set;
   CPU_ZERO(&set);
   for (int c : cpus) CPU_SET(c, &set);
@@ -51,7 +52,9 @@ bool ServerProcess::start(const std::string& bin, const std::string& data_dir, c
   // no admin HTTP server unless asked for (its default, :3000, may be taken).
   std::vector<std::string> args = {bin,           "--data-dir", data_dir, "--registry-addr",
                                    "127.0.0.1:0", "--fsync",    "always", "--beacon=false"};
-  if (want_admin)
+  if (sa.beacon)
+    args = {bin, "-addr", "127.0.0.1:0"};  // loopback only; the port is read from its log line
+  else if (want_admin)
     args.insert(args.end(), http_args.begin(), http_args.end());
   else
     args.insert(args.end(), {"--http", ""});
@@ -97,6 +100,7 @@ bool ServerProcess::start(const std::string& bin, const std::string& data_dir, c
   cv_.wait_for(lk, std::chrono::seconds(60), [&] { return listening_on_all() || eof_; });
   if (!listening_on_all()) {
     error = std::string(eof_                         ? "the server exited before listening"
+                        : port_ == 0 && sa.beacon    ? "no \"beacon: listening on\" within 60 s"
                         : port_ == 0                 ? "no \"registry: listening on\" within 60 s"
                         : want_admin && !admin_port_ ? "no \"admin: listening on\" within 60 s"
                                                      : "no \"replication: listening on\" within 60 s") +
@@ -196,6 +200,13 @@ int64_t ServerProcess::wait_line(const std::string& needle, double max_seconds) 
   return seen;
 }
 
+std::string ServerProcess::last_line_with(const std::string& needle) const {
+  std::lock_guard lk(mu_);
+  for (auto it = lines_.rbegin(); it != lines_.rend(); ++it)
+    if (it->first.find(needle) != std::string::npos) return it->first;
+  return "";
+}
+
 std::string ServerProcess::tail_text(size_t n) const {
   std::lock_guard lk(mu_);
   return tail_text_locked(n);
@@ -241,7 +252,7 @@ void ServerProcess::on_line(const std::string& line) {
       cv_.notify_all();
     }
   };
-  listening("registry: listening on ", port_);
+  listening(beacon_ ? "beacon: listening on " : "registry: listening on ", port_);
   listening("admin: listening on ", admin_port_);
   listening("replication: listening on ", repl_port_);
   lines_.emplace_back(line, mono_ns());
@@ -263,6 +274,13 @@ std::string default_server_binary() {
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "rendezvous";
   return (self.parent_path() / ".." / "rendezvous" / "rendezvous").lexically_normal().string();
+}
+
+std::string default_beacon_binary() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "beacon";
+  return (self.parent_path() / ".." / "beacon" / "beacon").lexically_normal().string();
 }
 
 std::string random_token() {

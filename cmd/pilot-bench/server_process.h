@@ -1,6 +1,7 @@
 // The server under test: the real `rendezvous` binary as a child process, on a data
-// directory the bench chose, with its output drained (and the lines the bench needs
-// kept: the ports it listens on, background snapshots, warnings, lines waited for).
+// directory the bench chose, or the standalone `beacon` (no data directory), with its
+// output drained (and the lines the bench needs kept: the ports it listens on,
+// background snapshots, warnings, lines waited for).
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +27,9 @@ struct ServerArgs {
   std::vector<std::string> http;    // e.g. --http 127.0.0.1:0 --admin-token T; empty: --http "" (off)
   std::vector<std::string> extra;   // appended as they are (e.g. replication flags)
   bool wait_repl_listener = false;  // start() also waits for "replication: listening on"
+  // The standalone `beacon` instead: `bin -addr 127.0.0.1:0 <extra…>` (no data directory,
+  // no registry flags); port() is the UDP port of its "beacon: listening on" line.
+  bool beacon = false;
 };
 
 class ServerProcess {
@@ -38,7 +42,7 @@ class ServerProcess {
   // Starts the server and waits (at most 60 s) until it listens on every port asked for.
   bool start(const std::string& bin, const std::string& data_dir, const ServerArgs& args, std::string& error);
 
-  uint16_t port() const { return port_; }              // registry
+  uint16_t port() const { return port_; }              // registry (the beacon's UDP port with ServerArgs::beacon)
   uint16_t admin_port() const { return admin_port_; }  // 0 without the admin server
   uint16_t repl_port() const { return repl_port_; }    // 0 unless a leader listens for followers
   pid_t pid() const { return pid_; }
@@ -74,6 +78,9 @@ class ServerProcess {
   // started, waiting at most `max_seconds` for it; 0 if it did not.
   int64_t wait_line(const std::string& needle, double max_seconds);
 
+  // The newest line (of the last 4000) containing `needle`; "" if none.
+  std::string last_line_with(const std::string& needle) const;
+
   std::string tail_text(size_t n) const;
   std::vector<std::string> warnings() const;
 
@@ -89,6 +96,7 @@ class ServerProcess {
   std::condition_variable cv_;
   uint16_t port_ = 0, admin_port_ = 0, repl_port_ = 0;
   bool eof_ = false;
+  bool beacon_ = false;  // the port comes from "beacon: listening on"
   std::vector<std::string> snapshot_lines_;
   std::deque<std::string> tail_;
   std::vector<std::string> warnings_;
@@ -97,6 +105,8 @@ class ServerProcess {
 
 // `<dir of this binary>/../rendezvous/rendezvous`: where the build tree puts it.
 std::string default_server_binary();
+// `<dir of this binary>/../beacon/beacon`.
+std::string default_beacon_binary();
 // 128 random bits in hex: admin and replication tokens of the bench's servers.
 std::string random_token();
 
