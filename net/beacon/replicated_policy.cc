@@ -1,6 +1,12 @@
 #include "net/beacon/replicated_policy.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include "core/logging.h"
+#include "net/replication/snapshot_messages.h"
+#include "projections/snapshot.h"
 
 namespace pilot::beacon {
 
@@ -35,11 +41,36 @@ std::string ReplicatedPolicy::start() {
     consumer_.reset();
     return true;
   });
+  // A leader with --log-retention may no longer have our next record (a fresh beacon
+  // wants seq 1): it sends its snapshot instead, received into a temporary file and
+  // loaded into memory; the stream goes on from the snapshot's seq.
+  follower_->set_snapshot_handler(snapshot_receive_path(), [this](const std::string& path,
+                                                                  const repl::SnapshotEnd& end) {
+    std::string err;
+    std::optional<State> loaded = load_snapshot(path, &err);
+    ::unlink(path.c_str());
+    if (!loaded || loaded->last_seq != end.last_seq || loaded->last_hash != end.last_hash) {
+      LOG_ERROR("beacon: the leader's snapshot at seq %llu does not load: %s; retrying",
+                (unsigned long long)end.last_seq, loaded ? "its meta differs from the transfer's end" : err.c_str());
+      return false;
+    }
+    consumer_.replace(std::move(*loaded));
+    LOG_INFO("beacon: loaded the leader's snapshot at seq %llu (term %llu); streaming the log from there",
+             (unsigned long long)end.last_seq, (unsigned long long)end.term);
+    return true;
+  });
   // Handles are set up here, before the thread runs the loop: from now on only the
   // loop thread touches them (stop() wakes it through the async handle).
   follower_->start();
   thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
   return "";
+}
+
+// $TMPDIR (or /tmp)/pilot-beacon-<pid>.snapshot.db: the beacon has no data directory,
+// and the file lives only from the first chunk until it is loaded.
+std::string ReplicatedPolicy::snapshot_receive_path() {
+  const char* tmp = std::getenv("TMPDIR");
+  return std::string(tmp && *tmp ? tmp : "/tmp") + "/pilot-beacon-" + std::to_string(::getpid()) + ".snapshot.db";
 }
 
 void ReplicatedPolicy::on_stop_requested() {

@@ -13,9 +13,10 @@
 // libuv loop of its own thread — connect with backoff, hello with the consumer flag
 // (the leader neither counts it as a follower nor its acks for sync mode), records,
 // acks, reconnect and resume from the last applied (seq, hash, term). Nothing is
-// written to disk: a restarted beacon starts from seq 0 and the leader streams its
-// whole log. A rewind (our last record is not on the leader's log: a failover cut it,
-// or the leader's data was replaced) rebuilds from seq 0.
+// kept on disk: a restarted beacon starts from seq 0 and the leader streams its whole
+// log — or, when its --log-retention has deleted the start, its snapshot (loaded into
+// memory through a temporary file), then the log after it. A rewind (our last record is not on the leader's log: a
+// failover cut it, or the leader's data was replaced) rebuilds from seq 0.
 //
 // Until the first catch-up after start or a rebuild, the state is a prefix of the
 // leader's: it could still hold a trust pair the leader has since revoked. So until
@@ -70,6 +71,7 @@ class ReplicatedPolicy : public Policy {
 
  private:
   void on_stop_requested();
+  static std::string snapshot_receive_path();
 
   Options opts_;
   State state_;

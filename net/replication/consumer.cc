@@ -50,4 +50,9 @@ void StateConsumer::reset() {
   resets_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void StateConsumer::replace(State&& snapshot) {
+  std::unique_lock lock(mu_);
+  state_ = std::move(snapshot);
+}
+
 }  // namespace pilot::repl

@@ -41,6 +41,10 @@ class StateConsumer : public RecordSink {
   // Forgets everything (the leader's log does not hold our last record: a failover cut
   // it, or the leader's data was replaced): the next hello starts from seq 0.
   void reset();
+  // Replaces the state with the leader's snapshot (a leader whose log no longer holds
+  // our next record sends it, snapshot_transfer.h): the next hello starts after its
+  // last_seq, chained to its last_hash.
+  void replace(State&& snapshot);
 
   // Records applied since this process started, over every connection and reset; with
   // no reset, equal to last_seq() exactly when no record was applied twice.

@@ -258,7 +258,7 @@ bool Follower::on_frame(Conn* c, uint8_t type, std::string_view body) {
     if (t == MsgType::kRefuse) {
       auto r = decode_refuse(body);
       std::string why = r ? std::string(to_string(r->code)) + ": " + r->reason : "malformed refuse frame";
-      if (r && r->code == RefuseCode::kNeedSnapshot && on_snapshot_ && sink_.keeps_log()) {
+      if (r && r->code == RefuseCode::kNeedSnapshot && on_snapshot_) {
         LOG_WARN(
             "replication: the leader %s no longer has the records after our seq %llu (%s): asking for its snapshot",
             opts_.leader_addr.c_str(), (unsigned long long)sink_.last_seq(), r->reason.c_str());

@@ -79,10 +79,10 @@ class Follower {
   // Called on the loop thread each time this follower has caught up with the leader
   // after a welcome (it holds every record the leader had reported durable).
   void set_on_caught_up(std::function<void(uint64_t seq)> fn) { on_caught_up_ = std::move(fn); }
-  // A follower with a log only (not a consumer): when the leader no longer has the
-  // records after ours (refuse `need snapshot`), ask for its snapshot, assemble it in
-  // `receive_path`, and once verified hand it to `install` (snapshot_transfer.h:
-  // install_snapshot) on the loop thread; then hello again from the snapshot's seq.
+  // When the leader no longer has the records after ours (refuse `need snapshot`), ask
+  // for its snapshot, assemble it in `receive_path`, and once verified hand it to
+  // `install` on the loop thread (a follower: snapshot_transfer.h install_snapshot; a
+  // consumer: load it into its state); then hello again from the snapshot's seq.
   void set_snapshot_handler(std::string receive_path,
                             std::function<bool(const std::string& path, const SnapshotEnd& end)> install) {
     snapshot_path_ = std::move(receive_path);

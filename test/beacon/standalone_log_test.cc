@@ -22,6 +22,7 @@
 #include "test/beacon/udp_client.h"
 #include "test/replication/cluster.h"
 #include "test/replication/log_dir.h"
+#include "test/replication/mutation_load.h"
 #include "test/support/process.h"
 #include "test/support/registry_fixture.h"
 
@@ -402,6 +403,42 @@ TEST(StandaloneBeaconLog, ResumesAfterTheLeaderRestartsWithoutGapsOrDuplicates) 
   EXPECT_EQ(fin->connections, 2u);
   EXPECT_EQ(fin->rebuilds, 0u);
   EXPECT_EQ(beacon.final_stat("drop_punch_unauthorized"), 1u) << beacon.output();
+}
+
+// A leader whose --log-retention deleted the start of its log cannot stream a fresh
+// beacon from seq 1: it sends its snapshot, which the beacon loads into memory, and the
+// stream goes on from there — strict punches answer from the loaded state.
+TEST(StandaloneBeaconLog, AFreshBeaconOfARetainingLeaderLoadsItsSnapshotThenTheLog) {
+  const uint16_t rp = repltest::free_port();
+  Registry leader(leader_flags(rp, {"--log-retention", "0", "--snapshot-every", "2000", "--snapshot-interval", "1"}));
+  Daemon alice, bob;
+  {
+    auto c = leader.client();
+    alice.node_id = ok(c, alice.id.register_req("127.0.0.1:4000"), "register_ok").value("node_id", 0u);
+    bob.node_id = ok(c, bob.id.register_req("127.0.0.1:4001"), "register_ok").value("node_id", 0u);
+    ok(c, alice.id.report_trust_req(alice.node_id, bob.node_id), "report_trust_ok");
+  }
+  repltest::MutationLoad load(20261122, repltest::kAdminToken);
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (log::list_segments(leader.data_dir() + "/log").front().first_seq <= 1) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "retention never deleted seq 1\n" << leader.output();
+    load.run(leader.addr(), 2000);
+  }
+
+  Standalone beacon(rp, {"-repl-token", kReplToken, "-punch-auth", "strict"});
+  const size_t loaded = beacon.wait_line("beacon: loaded the leader's snapshot at seq ", 60s);
+  ASSERT_NE(loaded, std::string::npos) << beacon.output() << leader.output();
+  ASSERT_NE(beacon.wait_line("beacon: policy ready", 30s, loaded), std::string::npos) << beacon.output();
+  register_node(leader, alice, beacon.at());  // a refresh: same key, same id
+  register_node(leader, bob, beacon.at());
+  ASSERT_TRUE(beacon.wait_seq(leader_seq(leader))) << beacon.output();
+  expect_punch(true, beacon.at(), alice, bob);  // the trust pair came with the snapshot
+
+  ASSERT_EQ(beacon.stop(), 0);
+  auto fin = beacon.final_line();
+  ASSERT_TRUE(fin) << beacon.output();
+  EXPECT_EQ(fin->seq, leader_seq(leader));
+  EXPECT_LT(fin->applied, fin->seq) << "the records before the snapshot were not streamed";
 }
 
 // The leader's log no longer holds the beacon's position (here: another leader, with
