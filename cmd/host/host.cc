@@ -298,8 +298,9 @@ void enable_sync(Server& s, bool promoted) {
       &s.sync_timer, [](uv_timer_t* t) { check_sync(*static_cast<Server*>(t->data)); }, tick_ms, tick_ms);
   if (promoted) {
     s.sync->start_degraded(s.writer->durable_seq());
-    LOG_WARN("replication: sync: promoted with no follower yet: replies wait for the local fsync only (async) "
-             "until a follower catches up");
+    LOG_WARN(
+        "replication: sync: promoted with no follower yet: replies wait for the local fsync only (async) "
+        "until a follower catches up");
     return;
   }
   LOG_INFO("replication: sync: replies wait for a follower's ack (at most %lld ms, then async)",
@@ -382,6 +383,19 @@ admin::PromoteOutcome promote(Server& s) {
   return out;
 }
 
+// What a cut of the log or an installed snapshot replaces (loop thread).
+repl::RewindTarget rewind_target(Server& s) {
+  repl::RewindTarget t;
+  t.dir = s.dir;
+  t.segment_bytes = s.cfg.segment_mb << 20;
+  t.writer = s.writer.get();
+  t.state = &s.state;
+  t.state_mu = &s.registry->registry().state_mutex();
+  t.snapshotter = s.snapshotter.get();
+  t.snapshot_seq = s.snapshot_seq.load();
+  return t;
+}
+
 // A rewind frame from the leader (loop thread): cut our divergent tail, rebuild.
 bool rewind_follower(Server& s, const repl::Rewind& m) {
   repl::RewindPlan plan;
@@ -405,14 +419,7 @@ bool rewind_follower(Server& s, const repl::Rewind& m) {
     s.follower->request_snapshot();
     return false;
   }
-  repl::RewindTarget t;
-  t.dir = s.dir;
-  t.segment_bytes = s.cfg.segment_mb << 20;
-  t.writer = s.writer.get();
-  t.state = &s.state;
-  t.state_mu = &s.registry->registry().state_mutex();
-  t.snapshotter = s.snapshotter.get();
-  t.snapshot_seq = s.snapshot_seq.load();
+  repl::RewindTarget t = rewind_target(s);
   const repl::RewindDone done = repl::execute_rewind(t, plan);
   s.snapshot_seq = done.snapshot_seq;
   touch_all_nodes(s);
@@ -421,14 +428,7 @@ bool rewind_follower(Server& s, const repl::Rewind& m) {
 
 // The leader's snapshot, received and verified (loop thread): install it, rebuild.
 bool install_follower_snapshot(Server& s, const std::string& received, const repl::SnapshotEnd& end) {
-  repl::RewindTarget t;
-  t.dir = s.dir;
-  t.segment_bytes = s.cfg.segment_mb << 20;
-  t.writer = s.writer.get();
-  t.state = &s.state;
-  t.state_mu = &s.registry->registry().state_mutex();
-  t.snapshotter = s.snapshotter.get();
-  t.snapshot_seq = s.snapshot_seq.load();
+  repl::RewindTarget t = rewind_target(s);
   repl::RewindDone done;
   std::string err;
   if (!repl::install_snapshot(t, received, end, done, err)) {

@@ -14,6 +14,7 @@
 #include "core/ed25519.h"
 #include "net/beacon/messages.h"
 #include "net/rpc/client.h"
+#include "test/beacon/punch_daemon.h"
 #include "test/beacon/udp_client.h"
 #include "test/replication/cluster.h"
 #include "test/support/registry_fixture.h"
@@ -24,6 +25,11 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 using rpc::Identity;
+using testing::Daemon;
+using testing::expect_punch;
+using testing::grant_by;
+using testing::ok;
+using testing::register_at_both;
 using testing::UdpClient;
 using testsupport::Registry;
 using testsupport::with_flags;
@@ -34,53 +40,6 @@ Endpoint beacon_of(Registry& reg) {
   const uint16_t port = reg.beacon_port();
   EXPECT_NE(port, 0) << reg.output();
   return Endpoint::v4(127, 0, 0, 1, port);
-}
-
-json ok(rpc::Client& c, const json& req, const std::string& type) {
-  json r = c.call(req);
-  EXPECT_EQ(r.value("type", ""), type) << "request " << req.dump() << "\nresponse " << r.dump();
-  return r;
-}
-
-// A node as a daemon runs it: an identity registered at the registry, and a UDP
-// socket registered (Discover, no key trailer) at the embedded beacon.
-struct Daemon {
-  Identity id;
-  uint32_t node_id = 0;
-  UdpClient udp;
-};
-
-void register_at_both(Registry& reg, Daemon& n, const Endpoint& beacon) {
-  auto c = reg.client();
-  n.node_id = ok(c, n.id.register_req("127.0.0.1:4000"), "register_ok").value("node_id", 0u);
-  ASSERT_NE(n.node_id, 0u);
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    n.udp.send_to(beacon, encode(Discover{n.node_id, false, {}}));
-    if (auto r = n.udp.recv(1s)) {
-      EXPECT_EQ(decode_discover_reply(r->bytes), n.udp.local());
-      return;
-    }
-  }
-  FAIL() << "no DiscoverReply for node " << n.node_id;
-}
-
-// PunchRequest(from → to) sent from `from`'s socket. Allowed: each side gets a
-// PunchCommand naming the other's socket, from the beacon. Refused: silence (the final
-// stats line counts it).
-void expect_punch(bool allowed, const Endpoint& beacon, Daemon& from, Daemon& to,
-                  std::optional<Grant> grant = std::nullopt) {
-  from.udp.send_to(beacon, encode(PunchRequest{from.node_id, to.node_id, grant}));
-  auto a = from.udp.recv(allowed ? 5s : 500ms);
-  auto b = to.udp.recv(allowed ? 5s : 100ms);
-  if (!allowed) {
-    EXPECT_FALSE(a || b) << "punch " << from.node_id << " → " << to.node_id << " was not refused";
-    return;
-  }
-  ASSERT_TRUE(a && b) << "punch " << from.node_id << " → " << to.node_id << ": a PunchCommand is missing";
-  EXPECT_EQ(decode_punch_command(a->bytes), to.udp.local());
-  EXPECT_EQ(decode_punch_command(b->bytes), from.udp.local());
-  EXPECT_EQ(a->from, beacon);
-  EXPECT_EQ(b->from, beacon);
 }
 
 // A counter of the final "beacon: stats" line (logged at SIGTERM).
@@ -251,15 +210,6 @@ TEST(BeaconEmbedded, AFollowersBeaconDecidesOnTheReplicatedState) {
   expect_punch(true, beacon, alice, bob);
   ASSERT_EQ(follower.terminate(), 0);
   EXPECT_EQ(final_stat(follower.output(), "drop_punch_unauthorized"), 1u) << follower.output();
-}
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-Grant grant_by(const Identity& signer, uint32_t requester, uint32_t target) {
-  const int64_t expiry = unix_now() + 60;
-  return Grant{expiry, signer.sign(punch_grant_message(requester, target, expiry))};
 }
 
 // --punch-grants checks grants against the target's key in the registry (node_key),

@@ -19,6 +19,7 @@
 #include "net/beacon/messages.h"
 #include "net/replication/consumer.h"
 #include "net/rpc/client.h"
+#include "test/beacon/punch_daemon.h"
 #include "test/beacon/udp_client.h"
 #include "test/replication/cluster.h"
 #include "test/replication/log_dir.h"
@@ -34,6 +35,11 @@ using json = nlohmann::json;
 using repltest::kAdminToken;
 using repltest::kReplToken;
 using rpc::Identity;
+using testing::Daemon;
+using testing::expect_punch;
+using testing::grant_by;
+using testing::ok;
+using testing::register_at_both;
 using testing::UdpClient;
 using testsupport::Process;
 using testsupport::Registry;
@@ -114,12 +120,6 @@ TEST(StateConsumer, BuildsTheLeadersStateAndRefusesGapsAndDuplicatesUntouched) {
 }
 
 // ---- the real binaries ----
-
-json ok(rpc::Client& c, const json& req, const std::string& type) {
-  json r = c.call(req);
-  EXPECT_EQ(r.value("type", ""), type) << "request " << req.dump() << "\nresponse " << r.dump();
-  return r;
-}
 
 // The leader: rendezvous with a replication listener on a fixed port (a restarted
 // leader comes back where the beacon looks for it), without its own beacon.
@@ -233,53 +233,6 @@ class Standalone {
   bool stopped_ = false;
 };
 
-// A node as a daemon runs it: registered at the leader's registry, and its UDP socket
-// registered (Discover) at the standalone beacon.
-struct Daemon {
-  Identity id;
-  uint32_t node_id = 0;
-  UdpClient udp;
-};
-
-void register_node(Registry& leader, Daemon& n, const Endpoint& beacon) {
-  auto c = leader.client();
-  n.node_id = ok(c, n.id.register_req("127.0.0.1:4000"), "register_ok").value("node_id", 0u);
-  ASSERT_NE(n.node_id, 0u);
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    n.udp.send_to(beacon, encode(Discover{n.node_id, false, {}}));
-    if (auto r = n.udp.recv(1s)) {
-      EXPECT_EQ(decode_discover_reply(r->bytes), n.udp.local());
-      return;
-    }
-  }
-  FAIL() << "no DiscoverReply for node " << n.node_id;
-}
-
-// PunchRequest(from → to) from `from`'s socket. Allowed: both get a PunchCommand naming
-// the other's socket. Refused: silence.
-void expect_punch(bool allowed, const Endpoint& beacon, Daemon& from, Daemon& to,
-                  std::optional<Grant> grant = std::nullopt) {
-  from.udp.send_to(beacon, encode(PunchRequest{from.node_id, to.node_id, grant}));
-  auto a = from.udp.recv(allowed ? 5s : 500ms);
-  auto b = to.udp.recv(allowed ? 5s : 100ms);
-  if (!allowed) {
-    EXPECT_FALSE(a || b) << "punch " << from.node_id << " → " << to.node_id << " was not refused";
-    return;
-  }
-  ASSERT_TRUE(a && b) << "punch " << from.node_id << " → " << to.node_id << ": a PunchCommand is missing";
-  EXPECT_EQ(decode_punch_command(a->bytes), to.udp.local());
-  EXPECT_EQ(decode_punch_command(b->bytes), from.udp.local());
-}
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-Grant grant_by(const Identity& signer, uint32_t requester, uint32_t target) {
-  const int64_t expiry = unix_now() + 60;
-  return Grant{expiry, signer.sign(punch_grant_message(requester, target, expiry))};
-}
-
 TEST(StandaloneBeaconLog, StrictPunchesFollowTheLeadersTrustPairsNetworksAndVisibility) {
   const uint16_t rp = repltest::free_port();
   Registry leader(leader_flags(rp));
@@ -296,7 +249,7 @@ TEST(StandaloneBeaconLog, StrictPunchesFollowTheLeadersTrustPairsNetworksAndVisi
   };
 
   Daemon alice, bob, carol, dave, erin;
-  for (Daemon* d : {&alice, &bob, &carol, &dave, &erin}) register_node(leader, *d, beacon.at());
+  for (Daemon* d : {&alice, &bob, &carol, &dave, &erin}) register_at_both(leader, *d, beacon.at());
   punch(false, alice, bob);  // strangers
   auto c = leader.client();
 
@@ -339,7 +292,7 @@ TEST(StandaloneBeaconLog, PunchGrantsAreCheckedAgainstTheRegistrysCurrentKeyAcro
   Standalone beacon(rp, {"-repl-token", kReplToken, "-punch-grants"});
   ASSERT_NE(beacon.wait_line("beacon: policy ready"), std::string::npos) << beacon.output();
   Daemon alice, bob;
-  register_node(leader, alice, beacon.at());
+  register_at_both(leader, alice, beacon.at());
   auto c = leader.client();
   bob.node_id = ok(c, bob.id.register_req("127.0.0.1:4000"), "register_ok").value("node_id", 0u);
   // A stranger's socket wins the Discover key for bob's id.
@@ -370,8 +323,8 @@ TEST(StandaloneBeaconLog, ResumesAfterTheLeaderRestartsWithoutGapsOrDuplicates) 
   Registry leader(leader_flags(rp));
   Standalone beacon(rp, {"-repl-token", kReplToken, "-punch-auth", "strict"});
   Daemon alice, bob;
-  register_node(leader, alice, beacon.at());
-  register_node(leader, bob, beacon.at());
+  register_at_both(leader, alice, beacon.at());
+  register_at_both(leader, bob, beacon.at());
   const uint64_t before = leader_seq(leader);
   ASSERT_GT(before, 0u);
   ASSERT_TRUE(beacon.wait_seq(before)) << beacon.output();
@@ -429,8 +382,8 @@ TEST(StandaloneBeaconLog, AFreshBeaconOfARetainingLeaderLoadsItsSnapshotThenTheL
   const size_t loaded = beacon.wait_line("beacon: loaded the leader's snapshot at seq ", 60s);
   ASSERT_NE(loaded, std::string::npos) << beacon.output() << leader.output();
   ASSERT_NE(beacon.wait_line("beacon: policy ready", 30s, loaded), std::string::npos) << beacon.output();
-  register_node(leader, alice, beacon.at());  // a refresh: same key, same id
-  register_node(leader, bob, beacon.at());
+  register_at_both(leader, alice, beacon.at());  // a refresh: same key, same id
+  register_at_both(leader, bob, beacon.at());
   ASSERT_TRUE(beacon.wait_seq(leader_seq(leader))) << beacon.output();
   expect_punch(true, beacon.at(), alice, bob);  // the trust pair came with the snapshot
 
@@ -451,8 +404,8 @@ TEST(StandaloneBeaconLog, RebuildsFromSeqZeroWhenTheLeadersLogDoesNotHoldItsPosi
   std::optional<Registry> first(std::in_place, leader_flags(rp));
   Standalone beacon(rp, {"-repl-token", kReplToken, "-punch-auth", "strict"});
   Daemon a1, a2, c3;
-  register_node(*first, a1, beacon.at());
-  register_node(*first, a2, beacon.at());
+  register_at_both(*first, a1, beacon.at());
+  register_at_both(*first, a2, beacon.at());
   {
     auto c = first->client();
     ok(c, a1.id.report_trust_req(a1.node_id, a2.node_id), "report_trust_ok");
@@ -468,7 +421,7 @@ TEST(StandaloneBeaconLog, RebuildsFromSeqZeroWhenTheLeadersLogDoesNotHoldItsPosi
   auto c = second.client();
   for (Daemon* d : {&a1, &a2})
     ASSERT_EQ(ok(c, d->id.register_req("127.0.0.1:4000"), "register_ok").value("node_id", 0u), d->node_id);
-  register_node(second, c3, beacon.at());
+  register_at_both(second, c3, beacon.at());
   ok(c, a2.id.report_trust_req(a2.node_id, c3.node_id), "report_trust_ok");
   ASSERT_TRUE(beacon.wait_seq(leader_seq(second), rebuilt)) << beacon.output();
   expect_punch(false, beacon.at(), a1, a2);  // the first leader's trust pair
@@ -547,8 +500,8 @@ TEST(StandaloneBeaconLog, FlagsTokensAndRefusals) {
     // never had the log).
     Standalone wrong(rp, {"-repl-token", "not-the-token", "-punch-auth", "strict"});
     ASSERT_NE(wrong.wait_line("refused us: invalid replication token"), std::string::npos) << wrong.output();
-    register_node(leader, alice, wrong.at());
-    register_node(leader, bob, wrong.at());
+    register_at_both(leader, alice, wrong.at());
+    register_at_both(leader, bob, wrong.at());
     auto c = leader.client();
     ok(c, alice.id.report_trust_req(alice.node_id, bob.node_id), "report_trust_ok");
     expect_punch(false, wrong.at(), alice, bob);
