@@ -7,11 +7,48 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <string>
+
+#include "core/log_format.h"
 
 namespace pilot {
 namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+std::atomic<int> g_format{static_cast<int>(LogFormat::kText)};
 const char* kNames[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};
+
+void append_time(std::string& out, long long unix_ns) {
+  const time_t s = static_cast<time_t>(unix_ns / 1000000000);
+  tm t;
+  gmtime_r(&s, &t);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                t.tm_hour, t.tm_min, t.tm_sec, (unix_ns % 1000000000) / 1000000);
+  out += buf;
+}
+
+// JSON string body: quotes, backslashes and control bytes escaped. Other bytes pass
+// as they are (messages are UTF-8 or ASCII; a stray byte is the shipper's problem
+// only as much as it is in the text form).
+void append_json_escaped(std::string& out, const std::string& s) {
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char u[8];
+          std::snprintf(u, sizeof u, "\\u%04x", c);
+          out += u;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+}
 }  // namespace
 
 void set_log_level(LogLevel level) { g_level = static_cast<int>(level); }
@@ -35,22 +72,50 @@ const char* log_level_name(LogLevel level) {
 
 bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
 
+void set_log_format(LogFormat format) { g_format = static_cast<int>(format); }
+
+bool set_log_format(const char* name) {
+  if (std::strcmp(name, "text") == 0) return set_log_format(LogFormat::kText), true;
+  if (std::strcmp(name, "json") == 0) return set_log_format(LogFormat::kJson), true;
+  return false;
+}
+
+LogFormat log_format() { return static_cast<LogFormat>(g_format.load(std::memory_order_relaxed)); }
+
+std::string format_log_line(LogFormat format, LogLevel level, long long unix_ns, const std::string& msg) {
+  std::string line;
+  line.reserve(msg.size() + 64);
+  if (format == LogFormat::kJson) {
+    line += "{\"time\":\"";
+    append_time(line, unix_ns);
+    line += "\",\"level\":\"";
+    line += log_level_name(level);
+    line += "\",\"msg\":\"";
+    append_json_escaped(line, msg);
+    line += "\"}\n";
+  } else {
+    append_time(line, unix_ns);
+    line += ' ';
+    line += kNames[static_cast<int>(level) & 3];
+    line += ' ';
+    line += msg;
+    line += '\n';
+  }
+  return line;
+}
+
 void log_line(LogLevel level, const char* fmt, ...) {
   char buf[2048];
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t;
-  gmtime_r(&ts.tv_sec, &t);
-  int n =
-      std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ", t.tm_year + 1900, t.tm_mon + 1,
-                    t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000, kNames[static_cast<int>(level)]);
   va_list ap;
   va_start(ap, fmt);
-  int m = std::vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
+  int m = std::vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  size_t len = static_cast<size_t>(n) + std::min<size_t>(static_cast<size_t>(m < 0 ? 0 : m), sizeof buf - n - 2);
-  buf[len++] = '\n';
-  (void)!::write(2, buf, len);
+  const size_t len = std::min<size_t>(static_cast<size_t>(m < 0 ? 0 : m), sizeof buf - 1);
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  const std::string line = format_log_line(
+      log_format(), level, static_cast<long long>(ts.tv_sec) * 1000000000 + ts.tv_nsec, std::string(buf, len));
+  (void)!::write(2, line.data(), line.size());  // one write: lines from threads stay whole
 }
 
 }  // namespace pilot

@@ -25,6 +25,7 @@ const char* drop_label(Drop d) {
     case Drop::kSyncNotPeer: return "sync_not_peer";
     case Drop::kSyncRateLimited: return "sync_rate_limited";
     case Drop::kSyncTooManySources: return "sync_too_many_sources";
+    case Drop::kGossipAuth: return "gossip_auth";
     case Drop::kSendFailed: return "send_failed";
     case Drop::kCount: break;
   }
@@ -42,6 +43,8 @@ std::string Engine::check(const Config& cfg) {
   if (cfg.sync_ids_per_datagram == 0 || cfg.sync_ids_per_datagram > kSyncIdsPerDatagram)
     return "sync ids per datagram must be 1.." + std::to_string(kSyncIdsPerDatagram);
   if (cfg.gossip.max_sources == 0 || cfg.gossip.max_sources > 65535) return "gossip max sources must be 1..65535";
+  if (!cfg.gossip_secret.empty() && cfg.gossip_secret.size() < kGossipSecretMin)
+    return "the gossip secret must be at least " + std::to_string(kGossipSecretMin) + " bytes";
   std::vector<std::string> bad;
   PunchLimiter probe(0, 0, cfg.punch_whitelist, &bad);
   if (!bad.empty()) return "punch whitelist entry \"" + bad.front() + "\" is not an IP address, \"*\" or \"all\"";
@@ -187,6 +190,11 @@ void Engine::on_relay(std::string_view d, const Source& src, Time now, Sink& out
 void Engine::on_sync(std::string_view d, const Source& src, Time now) {
   if (d.size() < kSyncMin) return drop(Drop::kShort);
   if (cfg_.strict_gossip && !is_peer_ip(src.addr.ip)) return drop(Drop::kSyncNotPeer);
+  if (!cfg_.gossip_secret.empty()) {
+    auto body = authenticated_sync(d, src.addr, now);
+    if (!body) return drop(Drop::kGossipAuth);
+    d = *body;
+  }
   auto m = decode_sync(d);
   if (!m) return drop(Drop::kShort);
   size_t refused = 0;
@@ -203,12 +211,36 @@ void Engine::on_sync(std::string_view d, const Source& src, Time now) {
   LOG_DEBUG("beacon: sync from beacon %u at %s: %zu ids", m->beacon_id, src.addr.to_string().c_str(), m->count());
 }
 
-void Engine::gossip_tick(Time /*now*/, Sink& out) {
+std::optional<std::string_view> Engine::authenticated_sync(std::string_view d, const Endpoint& from, Time now) {
+  auto a = verify_sync_auth(cfg_.gossip_secret, d);
+  if (!a) return std::nullopt;
+  const int64_t clock = now.unix_s * kSecond;
+  const int64_t stamp = static_cast<int64_t>(std::min<uint64_t>(a->stamp_ns, INT64_MAX));
+  // unix_s has whole seconds: allow the second it may be behind.
+  if (stamp < clock - kSyncAuthWindow || stamp > clock + kSecond + kSyncAuthWindow) return std::nullopt;
+  std::lock_guard lock(auth_mu_);
+  auto it = auth_stamps_.find(from);
+  if (it != auth_stamps_.end()) {
+    if (a->stamp_ns <= it->second) return std::nullopt;  // a replay, or reordered behind a newer one
+    it->second = a->stamp_ns;
+    return a->sync;
+  }
+  if (auth_stamps_.size() >= cfg_.gossip.max_sources) {
+    std::erase_if(auth_stamps_,
+                  [&](const auto& e) { return static_cast<int64_t>(e.second) < clock - kSyncAuthWindow; });
+    if (auth_stamps_.size() >= cfg_.gossip.max_sources) return std::nullopt;
+  }
+  auth_stamps_.emplace(from, a->stamp_ns);
+  return a->sync;
+}
+
+void Engine::gossip_tick(Time now, Sink& out) {
   std::vector<Endpoint> peers = this->peers();
   if (peers.empty()) return;
   std::vector<uint32_t> ids = nodes_.ids();
   std::sort(ids.begin(), ids.end());
-  const size_t per = cfg_.sync_ids_per_datagram;
+  const bool auth = !cfg_.gossip_secret.empty();
+  const size_t per = auth ? std::min(cfg_.sync_ids_per_datagram, kSyncAuthIdsPerDatagram) : cfg_.sync_ids_per_datagram;
   size_t needed = std::max<size_t>(1, (ids.size() + per - 1) / per);
   size_t sockets;
   {
@@ -222,6 +254,15 @@ void Engine::gossip_tick(Time /*now*/, Sink& out) {
     size_t from = std::min(ids.size(), k * per), to = std::min(ids.size(), from + per);
     if (k >= needed) from = to = 0;  // a retired chunk: withdraw its routes everywhere
     std::string sync = encode_sync(cfg_.beacon_id, std::span<const uint32_t>(ids.data() + from, to - from));
+    if (auth) {
+      uint64_t stamp;
+      {
+        std::lock_guard lock(gossip_send_mu_);
+        last_stamp_sent_ = std::max(last_stamp_sent_ + 1, static_cast<uint64_t>(now.unix_s) * kSecond);
+        stamp = last_stamp_sent_;
+      }
+      sync += sync_auth_trailer(cfg_.gossip_secret, sync, stamp);
+    }
     for (const Endpoint& p : peers) {
       out.send({p, kAnyVia, static_cast<uint8_t>(k), OutKind::kSync, {}, sync});
       inc(syncs_sent_);

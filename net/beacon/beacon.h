@@ -57,6 +57,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -123,6 +124,7 @@ enum class Drop : uint8_t {
   kSyncNotPeer,         // strict gossip: source IP is not a peer's
   kSyncRateLimited,     // a second Sync from one source within a second
   kSyncTooManySources,  // source table full (or too many sources on one IP)
+  kGossipAuth,          // -gossip-secret: Sync without a valid trailer, or a stale/replayed stamp
   kSendFailed,          // reported by the transport (count_send_failure)
   kCount,
 };
@@ -180,6 +182,9 @@ struct Config {
   int64_t relay_window = kRelayWindow;
   bool verify_relay_sender = true;  // false: the reference (sender ids unchecked)
   bool strict_gossip = true;        // false: the reference (any source's Sync installs routes)
+  // Non-empty (≥ kGossipSecretMin bytes): Syncs sent carry the auth trailer and Syncs
+  // received must carry a valid one (messages.h). Empty: the reference.
+  std::string gossip_secret{};
   GossipLimits gossip{};
   size_t sync_ids_per_datagram = kSyncIdsPerDatagram;
   int64_t notify_min_interval = kNotifyMinInterval;
@@ -246,6 +251,8 @@ class Engine {
   bool breaker(Breaker b) const { return policy_ && policy_->breaker_open(b); }
   bool is_peer_address(const Endpoint& ep) const;
   bool is_peer_ip(const IpBytes& ip) const;
+  // The Sync inside an authenticated datagram, or nullopt (counted by the caller).
+  std::optional<std::string_view> authenticated_sync(std::string_view d, const Endpoint& from, Time now);
   void drop(Drop d) { drops_[static_cast<size_t>(d)].fetch_add(1, std::memory_order_relaxed); }
   static void inc(std::atomic<uint64_t>& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 
@@ -262,6 +269,13 @@ class Engine {
 
   std::mutex gossip_send_mu_;
   size_t gossip_sockets_used_ = 0;  // chunks ever sent: retired ones keep sending empty Syncs
+  uint64_t last_stamp_sent_ = 0;    // gossip auth: stamps strictly increase
+
+  // Gossip auth: the last stamp accepted per source address. Only sources holding the
+  // secret get an entry, and at most cfg_.gossip.max_sources (stale ones are pruned:
+  // a stamp older than the window cannot be replayed anyway).
+  std::mutex auth_mu_;
+  std::map<Endpoint, uint64_t> auth_stamps_;
 
   std::atomic<uint64_t> discover_replies_{0}, punch_commands_{0}, relay_forwarded_{0}, relay_dropped_{0},
       relay_not_found_{0}, syncs_received_{0}, syncs_sent_{0}, sync_routes_refused_{0}, notifies_sent_{0},

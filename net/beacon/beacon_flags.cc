@@ -59,7 +59,24 @@ void add_beacon_flags(Flags& f, BeaconFlags& v, BeaconRole role) {
     f.add_uint(&v.beacon_id, "beacon-id", nullptr, "this beacon's id in Sync messages (0 = standalone)");
     f.add_string(&v.peers, "peers", nullptr, "comma-separated peer beacons host:port (unresolvable ones skipped)");
     f.add_string(&v.advertise, "advertise-addr", nullptr,
-                 "public address for registry discovery (accepted; registry discovery is not built yet)");
+                 "the host:port sent to -registry in beacon_register (default: the -addr port on the local IP "
+                 "toward the registry); must be reachable by daemons and peer beacons");
+    f.add_string(&v.registry, "registry", nullptr,
+                 "registry host:port: with -beacon-id != 0, register there every -registry-interval and take the "
+                 "peer list from its beacon_list (replacing -peers)");
+    f.add_string(&v.registry_admin_token, "registry-admin-token", "PILOT_REGISTRY_ADMIN_TOKEN",
+                 "sent as admin_token in beacon_register (the registry's --admin-token)");
+    f.add_duration(&v.registry_interval, "registry-interval", nullptr,
+                   "how often to register and refresh the peer list from -registry");
+    f.add_string(&v.gossip_secret, "gossip-secret", "PILOT_GOSSIP_SECRET",
+                 "shared secret (16+ bytes) authenticating Syncs between beacons: sent ones carry an HMAC trailer, "
+                 "received ones without a valid one are dropped. Every peer needs the same secret; Go beacons cannot "
+                 "take part. Prefer the environment variable (not visible in ps)");
+    f.add_string(&v.health, "health", nullptr,
+                 "HTTP address for GET /healthz (\"\" = off): 200 ok, 503 while draining");
+    f.add_duration(&v.drain_delay, "drain-delay", nullptr,
+                   "after SIGTERM, keep serving this long with /healthz answering 503 before stopping (a second "
+                   "signal stops at once)");
     f.add_string(&v.rendezvous, "rendezvous", nullptr,
                  "host:port of a rendezvous leader's replication listener (its --repl-addr): keep node keys, trust "
                  "pairs and memberships from its event log (for -punch-auth=strict and -punch-grants)");
@@ -109,6 +126,15 @@ std::string make_beacon_setup(const BeaconFlags& v, BeaconRole role, BeaconSetup
   if (v.punch_auth != "open" && v.punch_auth != "strict") return "-punch-auth must be open or strict";
   if (v.reap_interval <= 0) return flag("reap-interval") + " must be > 0";
   if (standalone && v.gossip_interval <= 0) return "-gossip-interval must be > 0";
+  if (standalone && !v.registry.empty()) {
+    const size_t colon = v.registry.rfind(':');
+    if (colon == std::string::npos || colon + 1 == v.registry.size() ||
+        v.registry.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+      return "-registry must be host:port (the registry's TCP port), not \"" + v.registry + "\"";
+    if (v.registry_interval <= 0) return "-registry-interval must be > 0";
+  }
+  if (!v.gossip_secret.empty() && v.gossip_secret.size() < kGossipSecretMin)
+    return "-gossip-secret must be at least " + std::to_string(kGossipSecretMin) + " bytes";
   if (!v.rendezvous.empty()) {
     const size_t colon = v.rendezvous.rfind(':');
     const std::string port = colon == std::string::npos ? "" : v.rendezvous.substr(colon + 1);
@@ -128,6 +154,7 @@ std::string make_beacon_setup(const BeaconFlags& v, BeaconRole role, BeaconSetup
   cfg.verify_relay_sender = v.relay_sender_check;
   cfg.strict_gossip = v.strict_gossip;
   cfg.sync_ids_per_datagram = v.sync_chunk;
+  cfg.gossip_secret = v.gossip_secret;
   if (std::string why = Engine::check(cfg); !why.empty()) return why;
 
   if (v.wss_idle_timeout <= 0) return flag("wss-idle-timeout") + " must be > 0";
@@ -156,6 +183,18 @@ std::string make_beacon_setup(const BeaconFlags& v, BeaconRole role, BeaconSetup
   out.wss.tls_key = v.wss_key;
   out.rendezvous = v.rendezvous;
   out.repl_token = v.repl_token;
+  out.health = v.health;
+  out.drain_delay = v.drain_delay;
+  if (standalone && !v.registry.empty()) {
+    if (v.beacon_id == 0) {
+      LOG_WARN("beacon: -registry needs -beacon-id != 0 (beacon id 0 does not register); no registry discovery");
+    } else {
+      out.discovery.registry = v.registry;
+      out.discovery.admin_token = v.registry_admin_token;
+      out.discovery.advertise = v.advertise;
+      out.discovery.interval = v.registry_interval;
+    }
+  }
   for (const std::string& p : split_list(v.peers)) {
     auto ep = resolve_udp(p, la->family == AF_INET ? AF_INET : AF_UNSPEC);
     if (!ep) {

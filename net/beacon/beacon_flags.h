@@ -16,6 +16,7 @@
 
 #include "core/flags.h"
 #include "net/beacon/beacon.h"
+#include "net/beacon/registry_discovery.h"
 #include "net/beacon/udp_server.h"
 #include "net/beacon/wss_server.h"
 
@@ -26,7 +27,7 @@ struct BeaconFlags {
   std::string addr = ":9001";
   uint64_t beacon_id = 0;
   std::string peers;      // comma-separated host:port
-  std::string advertise;  // accepted; registry discovery is not built yet
+  std::string advertise;  // the addr sent in beacon_register (registry_discovery.h)
   uint64_t sockets = 0;
   uint64_t max_nodes = kMaxNodes;
   int64_t node_ttl = kNodeTtl;
@@ -41,6 +42,13 @@ struct BeaconFlags {
   std::string punch_auth = "open";
   std::string rendezvous;  // standalone: host:port of a rendezvous leader's --repl-addr
   std::string repl_token;  // its --repl-token (PILOT_REPL_TOKEN)
+  // Standalone operator surface: /healthz, registry peer discovery, gossip auth.
+  std::string health;       // HTTP address of /healthz; "" = off
+  int64_t drain_delay = 0;  // after SIGTERM: keep serving, /healthz 503, this long
+  std::string registry;     // host:port of the registry port: peers from beacon_list
+  std::string registry_admin_token;
+  int64_t registry_interval = 30 * kSecond;
+  std::string gossip_secret;  // PILOT_GOSSIP_SECRET
 
   // The WebSocket bridge (wss_server.h); wss_addr "" = off.
   std::string wss_addr;
@@ -67,6 +75,11 @@ struct BeaconSetup {
   // stream (replicated_policy.h). Empty: no policy.
   std::string rendezvous;
   std::string repl_token;
+  std::string health;  // "" = no /healthz
+  int64_t drain_delay = 0;
+  // Registry peer discovery: registry "" = off (also with beacon id 0). listen_text
+  // and peer_family are the UDP server's, filled in by the binary after it binds.
+  DiscoveryOptions discovery;
 };
 
 // "" with `out` filled, or the message for "<program>: <message>" (exit 2). Flag names

@@ -1,5 +1,7 @@
 #include "net/beacon/messages.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -208,6 +210,43 @@ std::string encode_sync(uint32_t beacon_id, std::span<const uint32_t> ids) {
   s.push_back(static_cast<char>(n & 0xff));
   for (size_t i = 0; i < n; ++i) append32(s, ids[i]);
   return s;
+}
+
+namespace {
+constexpr char kSyncAuthMagic[4] = {'P', 'G', 'A', '1'};
+
+std::array<unsigned char, crypto_auth_hmacsha256_BYTES> sync_mac(std::string_view secret,
+                                                                 std::string_view signed_part) {
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size());
+  std::array<unsigned char, crypto_auth_hmacsha256_BYTES> mac{};
+  crypto_auth_hmacsha256_final(&st, mac.data());
+  return mac;
+}
+}  // namespace
+
+std::string sync_auth_trailer(std::string_view secret, std::string_view sync, uint64_t stamp_ns) {
+  std::string signed_part(sync);
+  signed_part.append(kSyncAuthMagic, sizeof kSyncAuthMagic);
+  append32(signed_part, static_cast<uint32_t>(stamp_ns >> 32));
+  append32(signed_part, static_cast<uint32_t>(stamp_ns));
+  const auto mac = sync_mac(secret, signed_part);
+  std::string trailer = signed_part.substr(sync.size());
+  trailer.append(reinterpret_cast<const char*>(mac.data()), mac.size());
+  return trailer;
+}
+
+std::optional<SyncAuth> verify_sync_auth(std::string_view secret, std::string_view d) {
+  auto m = decode_sync(d);
+  if (!m) return std::nullopt;
+  const size_t body = kSyncMin + 4 * m->count();
+  if (d.size() != body + kSyncAuthTrailer) return std::nullopt;
+  if (std::memcmp(d.data() + body, kSyncAuthMagic, sizeof kSyncAuthMagic) != 0) return std::nullopt;
+  const std::string_view signed_part = d.substr(0, d.size() - crypto_auth_hmacsha256_BYTES);
+  const auto want = sync_mac(secret, signed_part);
+  if (sodium_memcmp(want.data(), d.data() + signed_part.size(), want.size()) != 0) return std::nullopt;
+  return SyncAuth{d.substr(0, body), be64(d, body + sizeof kSyncAuthMagic)};
 }
 
 std::string punch_grant_message(uint32_t requester, uint32_t target, int64_t expiry_unix) {

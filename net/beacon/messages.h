@@ -4,7 +4,8 @@
 //
 // All integers big-endian; node ids u32, ports u16. Each datagram starts with a type
 // byte < 0x10 (daemons demultiplex their one UDP socket on it: tunnel frames start
-// with 'P' = 0x50). No version, checksum or authentication.
+// with 'P' = 0x50). No version or checksum; authentication only by the optional Sync
+// trailer below.
 //
 //   type  name               dir          after the type byte                     min total
 //   0x01  Discover           node→beacon  id:4 [pubkey:32] [ignored…]                  5
@@ -19,6 +20,20 @@
 //   0x0A  Notify             beacon→node  kind:1 (0x01 = handshake waiting)             2
 //
 //   addr = [iplen:1][ip:iplen][port:2], iplen 4 for IPv4 and IPv4-mapped IPv6, else 16.
+//
+// Gossip authentication (ours, optional: `-gossip-secret`). With a shared secret every
+// Sync carries, right after its count × 4 id bytes, a 44-byte trailer:
+//
+//   "PGA1":4  stamp:8  mac:32      mac = HMAC-SHA256(secret, every byte before it:
+//                                        the whole Sync, the magic and the stamp)
+//
+// stamp = the sender's Unix time in ns, strictly increasing per sender (a clock step
+// back sends last + 1). A receiver with the secret drops (`gossip_auth`) a Sync without
+// the trailer, with extra bytes after it, with a wrong mac, with a stamp more than
+// kSyncAuthWindow from its own clock, or with a stamp not above the last one it
+// accepted from that source address (IP and port): a captured Sync can be replayed
+// only to nobody. Go beacons ignore trailing bytes, so they would install our routes,
+// but their untagged Syncs are dropped here: a mesh with a secret is ours only.
 //
 // Decoders take the whole datagram (type byte included), check the type and the
 // minimum length, and ignore trailing bytes the way the reference does (the pubkey of
@@ -90,6 +105,10 @@ inline constexpr size_t kMaxSyncCount = 65535;           // the u16 count field
 inline constexpr size_t kMaxUdpPayloadV4 = 65507;        // 65535 − 20 (IPv4) − 8 (UDP)
 inline constexpr size_t kMaxUdpPayloadV6 = 65527;        // 65535 − 8 (UDP); no jumbograms
 inline constexpr size_t kSyncIdsPerDatagram = (kMaxUdpPayloadV4 - kSyncMin) / 4;  // 16,375
+inline constexpr size_t kSyncAuthTrailer = 44;                                    // "PGA1" + stamp:8 + mac:32
+inline constexpr size_t kSyncAuthIdsPerDatagram = (kMaxUdpPayloadV4 - kSyncMin - kSyncAuthTrailer) / 4;  // 16,364
+inline constexpr int64_t kSyncAuthWindow = 30 * kSecond;  // |stamp − receiver's clock| at most
+inline constexpr size_t kGossipSecretMin = 16;            // bytes; a shorter secret is refused at start
 inline constexpr int64_t kNotifyMinInterval = kSecond;
 inline constexpr size_t kBatch = 32;                 // recvmmsg / sendmmsg batch
 inline constexpr int kSocketBufferBytes = 16 << 20;  // SO_RCVBUF / SO_SNDBUF requested
@@ -181,6 +200,17 @@ Head relay_head(uint32_t sender, uint32_t dest);               // 0x05, forwarde
 Head relay_deliver_head(uint32_t sender);                      // 0x06
 Head relay_deliver_dest_head(uint32_t sender, uint32_t dest);  // 0x09
 Head notify_head(uint8_t kind);
+
+// Gossip authentication (the trailer above). `sync` is a whole Sync datagram.
+std::string sync_auth_trailer(std::string_view secret, std::string_view sync, uint64_t stamp_ns);
+struct SyncAuth {
+  std::string_view sync;  // the Sync without its trailer
+  uint64_t stamp_ns = 0;
+};
+// The Sync and its stamp if `d` is a Sync followed by exactly one trailer whose mac
+// is right for `secret` (compared in constant time); nullopt otherwise. The stamp's
+// window and order are the receiver's to check.
+std::optional<SyncAuth> verify_sync_auth(std::string_view secret, std::string_view d);
 
 // The text a punch grant signs (§7.1), signed by the *target's* key.
 std::string punch_grant_message(uint32_t requester, uint32_t target, int64_t expiry_unix);

@@ -7,7 +7,10 @@
 //   op & 7 == 6     advance the clock by len × 250 ms, then reap
 //   op & 7 == 7     a gossip round, and notify(len)
 // Sources: 0–2 nodes (IPv4, IPv6, IPv4 on another port of source 0's IP), 3 a peer
-// beacon, 4 another port of the peer's IP, 5 a stranger.
+// beacon, 4 another port of the peer's IP, 5 a stranger. Config bits 4–5 both set
+// (the largest tiny shards) also turn on gossip authentication with kFuzzSecret, so
+// Syncs must carry a valid trailer (messages.h); the corpus has such Syncs.
+// The whole input is also read as a registry beacon_list answer (registry_list.h).
 //
 // Invariants: no crash and no exception escapes (the recovered counter stays 0);
 // every datagram out goes to an address that sent us a Discover, PunchRequest or
@@ -21,10 +24,13 @@
 #include <string>
 
 #include "net/beacon/beacon.h"
+#include "net/beacon/registry_list.h"
 
 using namespace pilot::beacon;
 
 namespace {
+
+const char kFuzzSecret[] = "fuzz-gossip-secret-16+";
 
 void check(bool ok, const char* what) {
   if (!ok) {
@@ -52,7 +58,7 @@ Endpoint source_at(int i) {
 
 class CheckingSink : public Sink {
  public:
-  explicit CheckingSink(const std::set<Endpoint>& allowed) : allowed_(allowed) {}
+  CheckingSink(const std::set<Endpoint>& allowed, std::string secret) : allowed_(allowed), secret_(std::move(secret)) {}
   void send(const Datagram& d) override {
     check(allowed_.count(d.to) == 1, "datagram to an address that never contacted the beacon");
     check(d.size() <= max_udp_payload(d.to), "datagram larger than one UDP datagram");
@@ -67,19 +73,25 @@ class CheckingSink : public Sink {
         check(decode_relay_deliver(b).has_value() || decode_relay_deliver_dest(b).has_value(), "bad relay deliver");
         break;
       case OutKind::kRelayForward: check(decode_relay(b).has_value(), "bad relay forward"); break;
-      case OutKind::kSync: check(decode_sync(b).has_value(), "bad sync"); break;
+      case OutKind::kSync:
+        check(decode_sync(b).has_value(), "bad sync");
+        if (!secret_.empty()) check(verify_sync_auth(secret_, b).has_value(), "sync without a valid trailer");
+        break;
       case OutKind::kNotify: check(decode_notify(b) == kNotifyHandshakeWaiting, "bad notify"); break;
     }
   }
 
  private:
   const std::set<Endpoint>& allowed_;
+  const std::string secret_;
 };
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
+  if (auto listed = parse_beacon_list(std::string_view(reinterpret_cast<const char*>(data), size), 7))
+    for (const ListedBeacon& b : *listed) check(b.id != 7 && !b.addr.empty(), "beacon_list entry kept wrongly");
   const uint8_t cfg_byte = data[0];
   Config cfg;
   cfg.strict_gossip = cfg_byte & 1;
@@ -88,6 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (cfg_byte & 8) cfg.punch_whitelist = {"*"};
   cfg.shard_capacity = 1 + ((cfg_byte >> 4) & 3);   // tiny shards: the full-table paths run
   cfg.sync_ids_per_datagram = 1 + (cfg_byte >> 6);  // tiny chunks: the splitting paths run
+  if (((cfg_byte >> 4) & 3) == 3) cfg.gossip_secret = kFuzzSecret;
   cfg.relays_per_source = 50;
   cfg.gossip.max_sources = 3;
   cfg.gossip.max_routes = 20;
@@ -95,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   engine.set_peers({source_at(3)});
 
   std::set<Endpoint> allowed = {source_at(3)};
-  CheckingSink sink(allowed);
+  CheckingSink sink(allowed, cfg.gossip_secret);
   Time now{1'000'000'000'000, 1'700'000'000};
   size_t i = 1;
   while (i + 2 <= size) {
