@@ -20,6 +20,7 @@
 #include "admin/pulse.h"
 #include "admin/restart_history.h"
 #include "core/ed25519.h"
+#include "core/log_format.h"
 #include "core/logging.h"
 #include "log/retention.h"
 #include "log/scanner.h"
@@ -562,6 +563,7 @@ int run_host(HostConfig cfg) {
   std::signal(SIGPIPE, SIG_IGN);
   crypto_init();
   set_log_level(cfg.log_level.c_str());
+  set_log_format(cfg.log_format.c_str());
   raise_fd_limit();
   size_verify_pool();
   {
@@ -772,6 +774,8 @@ void add_storage_flags(Flags& flags, HostConfig& cfg) {
                    "log segments fully covered by snapshot.db: all (keep every one: full-history audit replay) or N "
                    "(keep the newest N of them, delete the older ones after each snapshot)");
   flags.add_string(&cfg.log_level, "log-level", "PILOT_LOG_LEVEL", "debug, info, warn or error");
+  flags.add_string(&cfg.log_format, "log-format", "PILOT_LOG_FORMAT",
+                   "text, or json: one {\"time\",\"level\",\"msg\"} object per line for log shippers");
   // The registry fixture (spec §17.2) has no replication.
   if (cfg.program == "rendezvous") repl::add_replication_flags(flags, cfg.replication);
 }
@@ -781,6 +785,7 @@ std::string check_storage_flags(const HostConfig& cfg) {
     return "--segment-mb must be 1..4096 and --snapshot-interval at least 1";
   if (!log::RetentionPolicy::parse(cfg.log_retention))
     return "--log-retention must be all or a number of covered segments to keep (0..1000000)";
+  if (cfg.log_format != "text" && cfg.log_format != "json") return "--log-format must be text or json";
   return repl::check_replication_flags(cfg.replication);
 }
 

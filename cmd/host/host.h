@@ -50,6 +50,7 @@ struct HostConfig {
   // (log/retention.h).
   std::string log_retention = "all";
   std::string log_level = "info";
+  std::string log_format = "text";  // or json (core/log_format.h)
   // beacon.addr is handed out as the endpoint of relay-only nodes either way; the other
   // values matter only with run_beacon.
   beacon::BeaconFlags beacon;

@@ -3,7 +3,10 @@
 // start on a damaged log.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/ed25519.h"
 #include "log/recovery.h"
@@ -76,6 +79,35 @@ TEST(Rendezvous, HelpAndBadFlags) {
     ASSERT_TRUE(WIFEXITED(st)) << args[0];
     EXPECT_EQ(WEXITSTATUS(st), 2) << p.output();
   }
+}
+
+// --log-format json: every line on stderr is one JSON object with time, level and msg,
+// from the first line to the last (SIGTERM's shutdown lines included).
+TEST(Rendezvous, LogFormatJsonWritesOneObjectPerLine) {
+  testsupport::TempDir tmp;
+  Process p(kBin, {"--data-dir", tmp.path(), "--registry-addr", "127.0.0.1:0", "--http", "", "--beacon=false",
+                   "--log-format", "json"});
+  ASSERT_TRUE(p.wait_for_output("listening on", 20s)) << p.output();
+  p.signal(SIGTERM);
+  ASSERT_EQ(p.wait_exit(20s), 0) << p.output();
+  std::istringstream lines(p.output());
+  size_t n = 0;
+  bool saw_listening = false;
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << "not a JSON object: " << line;
+    EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("msg")) << line;
+    saw_listening |= j.value("msg", "").find("listening on") != std::string::npos;
+    ++n;
+  }
+  EXPECT_GT(n, 3u);
+  EXPECT_TRUE(saw_listening);
+
+  Process bad(kBin, {"--data-dir", tmp.path(), "--log-format", "xml"});
+  const int st = bad.wait_exit(5s);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 2) << bad.output();
+  EXPECT_NE(bad.output().find("--log-format must be text or json"), std::string::npos) << bad.output();
 }
 
 TEST(Rendezvous, RestoresFromTheLogSnapshotsOnSigtermAndRestartsFromTheSnapshot) {
