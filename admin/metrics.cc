@@ -244,6 +244,9 @@ void wal_size(const std::string& dir, Exposition& out) {
 void leader(const repl::Leader& l, const log::Writer* w, Exposition& out) {
   const uint64_t acked = l.acked_seq();
   out.gauge("pilot_replication_followers", "Followers connected to this leader.").add(u64(l.followers()));
+  out.gauge("pilot_replication_consumers",
+            "Log consumers (standalone beacons) streaming from this leader; not followers, not counted for sync.")
+      .add(u64(l.consumers()));
   out.gauge("pilot_replication_acked_seq", "Highest seq a follower acknowledged as durable.").add(acked);
   if (w) {
     const uint64_t durable = w->durable_seq();

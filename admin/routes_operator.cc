@@ -224,6 +224,7 @@ void register_operator_routes(httplib::Server& http, AdminServer::Routes& r) {
       body["lag_records"] = o->leader_durable_seq > o->durable_seq ? o->leader_durable_seq - o->durable_seq : 0;
     } else if (o->role == "leader") {
       body["follower_acked_seq"] = o->follower_acked_seq;
+      body["consumers"] = o->consumers;
     }
     reply_json(res, body);
   });

@@ -202,8 +202,9 @@ TEST_F(MetricsTest, EveryFamilyParsesAndCarriesTheSpecNames) {
        {"pilot_log_commit_latency_seconds", "pilot_log_fsync_duration_seconds", "pilot_log_fsync_batch_records",
         "pilot_log_records_written_total", "pilot_log_bytes_written_total", "pilot_log_appends_total",
         "pilot_snapshot_last_seq", "pilot_replication_lag_records", "pilot_replication_lag_seconds",
-        "pilot_replication_followers", "pilot_replication_follower_lag_records", "pilot_replication_sync_degraded",
-        "pilot_beacon_dropped_total", "pilot_beacon_sent_total", "pilot_beacon_rx_datagrams_total"})
+        "pilot_replication_followers", "pilot_replication_consumers", "pilot_replication_follower_lag_records",
+        "pilot_replication_sync_degraded", "pilot_beacon_dropped_total", "pilot_beacon_sent_total",
+        "pilot_beacon_rx_datagrams_total"})
     EXPECT_TRUE(p.family(name)) << name;
   // The spec's request-duration buckets, in seconds.
   const testing::Family* d = p.family("pilot_request_duration_seconds");

@@ -6,6 +6,7 @@
 // Also the consumer without sockets (net/replication/consumer.h): the leader's record
 // bytes build the leader's state, and gaps and duplicates are refused untouched.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -241,6 +242,19 @@ TEST(StandaloneBeaconLog, StrictPunchesFollowTheLeadersTrustPairsNetworksAndVisi
   ASSERT_TRUE(repltest::wait_for(
       [&] { return leader.output().find("replication: consumer 127.0.0.1") != std::string::npos; }, 10s))
       << leader.output();
+  {
+    // The operator sees it as a consumer, not as the standby.
+    httplib::Client http("127.0.0.1", leader.http_port());
+    auto st = http.Get("/api/admin/replication-status", {{"X-Admin-Token", kAdminToken}});
+    ASSERT_TRUE(st && st->status == 200) << leader.output();
+    const json body = json::parse(st->body);
+    EXPECT_EQ(body.value("consumers", -1), 1) << st->body;
+    EXPECT_EQ(body.value("subscribers", -1), 0) << st->body;
+    auto m = http.Get("/metrics");
+    ASSERT_TRUE(m && m->status == 200);
+    EXPECT_NE(m->body.find("\npilot_replication_consumers 1\n"), std::string::npos) << m->body;
+    EXPECT_NE(m->body.find("\npilot_replication_followers 0\n"), std::string::npos) << m->body;
+  }
   uint64_t refused = 0;
   auto punch = [&](bool allowed, Daemon& from, Daemon& to) {
     ASSERT_TRUE(beacon.wait_seq(leader_seq(leader))) << beacon.output();
