@@ -341,9 +341,13 @@ void append_loop_metrics(const MetricsSources& src, Exposition& out) {
   if (src.limiter) limiter(*src.limiter, out);
   if (src.writer) writer_loop_side(*src.writer, out);
   if (src.follower) follower(*src.follower, src.writer, out);
-  if (src.sync)
-    out.gauge("pilot_replication_sync_degraded", "1 while sync replication has degraded to async (no follower ack).")
+  if (src.sync) {
+    out.gauge("pilot_replication_sync_degraded",
+              "1 while sync replication has no follower ack within --sync-timeout (degraded to async, or refusing).")
         .add(uint64_t{src.sync->degraded()});
+    out.gauge("pilot_replication_writes_refused", "1 while --sync-fallback=refuse refuses writes.")
+        .add(uint64_t{src.sync->refusing()});
+  }
 }
 
 void append_shared_metrics(const MetricsSources& src, Exposition& out) {

@@ -151,6 +151,7 @@ void register_network_routes(httplib::Server& http, AdminServer::Routes& r) {
          auto out = r.ctx.bridge->call_durable([&r, id = *id, node = *node, &reason]() -> Outcome {
            rpc::Registry& reg = r.ctx.registry->registry();
            if (reg.standby()) return fail(503, "this server is a standby: send writes to the leader");
+           if (!reg.write_refusal().empty()) return fail(503, reg.write_refusal());
            const Network* net = r.ctx.state->networks.find(id);
            if (!net || id == 0) return fail(404, "network not found");
            if (!r.ctx.state->networks.is_member(id, node)) return fail(400, "node is not a member of the network");
@@ -180,6 +181,7 @@ void register_network_routes(httplib::Server& http, AdminServer::Routes& r) {
          auto out = r.ctx.bridge->call_durable([&r, id = *id, node = *node, role, &reason, &role_in]() -> Outcome {
            rpc::Registry& reg = r.ctx.registry->registry();
            if (reg.standby()) return fail(503, "this server is a standby: send writes to the leader");
+           if (!reg.write_refusal().empty()) return fail(503, reg.write_refusal());
            const Network* net = r.ctx.state->networks.find(id);
            if (!net || id == 0) return fail(404, "network not found");
            if (!r.ctx.state->networks.is_member(id, node)) return fail(400, "node is not a member of the network");

@@ -231,14 +231,26 @@ void size_verify_pool() {
 // What sync mode counts as acknowledged: a follower's ack, or older than this leadership.
 uint64_t sync_acked(const Server& s) { return std::max(s.leader->acked_seq(), s.sync_floor); }
 
+// What a write gets while --sync-fallback=refuse holds writes (sanitised to "request
+// failed" on the registry port; the admin API shows it).
+constexpr const char* kSyncRefusal = "sync replication: no follower acknowledges writes; writes refused until one does";
+
 // Sync replication: every tick, has a record waited too long for a follower's ack
-// (degrade to async), or has a follower caught up again (resume)?
+// (degrade to async, or refuse writes), or has a follower caught up again (resume)?
 void check_sync(Server& s) {
   const int64_t now =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   switch (s.sync->tick(s.writer->durable_seq(), sync_acked(s), now)) {
     case repl::SyncGate::Change::kNone: break;
     case repl::SyncGate::Change::kDegraded:
+      if (s.sync->refusing()) {
+        LOG_ERROR(
+            "replication: no follower acknowledged seq %llu within %lld ms: refusing writes (--sync-fallback=refuse; "
+            "replies to unacknowledged writes wait) until a follower catches up",
+            (unsigned long long)s.sync->stuck_seq(), (long long)(s.cfg.replication.sync_timeout_ns / 1000000));
+        s.registry->registry().set_write_refusal(kSyncRefusal);
+        break;
+      }
       LOG_WARN(
           "replication: no follower acknowledged seq %llu within %lld ms: degraded to async (replies no longer wait "
           "for a follower; a failover now may lose acknowledged writes) until a follower catches up",
@@ -246,8 +258,10 @@ void check_sync(Server& s) {
       s.registry->server().release_gated();
       break;
     case repl::SyncGate::Change::kResumed:
-      LOG_INFO("replication: a follower caught up (acknowledged seq %llu): sync replication resumed",
-               (unsigned long long)s.leader->acked_seq());
+      s.registry->registry().set_write_refusal("");
+      LOG_INFO("replication: a follower caught up (acknowledged seq %llu): sync replication resumed%s",
+               (unsigned long long)s.leader->acked_seq(),
+               s.sync->fallback() == repl::SyncGate::Fallback::kRefuse ? ", writes accepted again" : "");
       break;
   }
 }
@@ -299,6 +313,13 @@ void enable_sync(Server& s, bool promoted) {
       &s.sync_timer, [](uv_timer_t* t) { check_sync(*static_cast<Server*>(t->data)); }, tick_ms, tick_ms);
   if (promoted) {
     s.sync->start_degraded(s.writer->durable_seq());
+    if (s.sync->refusing()) {
+      s.registry->registry().set_write_refusal(kSyncRefusal);
+      LOG_ERROR(
+          "replication: sync: promoted with no follower yet: writes refused (--sync-fallback=refuse) until a "
+          "follower catches up");
+      return;
+    }
     LOG_WARN(
         "replication: sync: promoted with no follower yet: replies wait for the local fsync only (async) "
         "until a follower catches up");
@@ -673,7 +694,8 @@ int run_host(HostConfig cfg) {
 
   const repl::ReplicationConfig& rc = cfg.replication;
   if (rc.sync()) {
-    s.sync = std::make_unique<repl::SyncGate>(rc.sync_timeout_ns);
+    s.sync = std::make_unique<repl::SyncGate>(
+        rc.sync_timeout_ns, rc.sync_refuses() ? repl::SyncGate::Fallback::kRefuse : repl::SyncGate::Fallback::kAsync);
     uv_async_init(s.loop, &s.ack_async, [](uv_async_t* a) {
       auto* s = static_cast<Server*>(a->data);
       if (s->registry) s->registry->server().release_gated();

@@ -15,7 +15,11 @@ void add_replication_flags(Flags& f, ReplicationConfig& c) {
                "async (reply after the local fsync) or sync (also after a follower's ack, see --sync-timeout; on a "
                "follower: once promoted)");
   f.add_duration(&c.sync_timeout_ns, "sync-timeout", nullptr,
-                 "sync mode: a reply waits this long for a follower's ack, then replication degrades to async");
+                 "sync mode: a reply waits this long for a follower's ack, then --sync-fallback applies");
+  f.add_string(&c.sync_fallback, "sync-fallback", nullptr,
+               "sync mode, no follower ack within --sync-timeout: async (degrade: replies after the local fsync, "
+               "WARN) or refuse (writes refused and unacknowledged replies held until a follower catches up, "
+               "ERROR)");
   f.add_duration(&c.send_timeout_ns, "repl-send-timeout", nullptr,
                  "a follower that takes no bytes for this long is dropped");
   f.add_uint(&c.max_followers, "repl-max-followers", nullptr, "followers served at once");
@@ -23,6 +27,7 @@ void add_replication_flags(Flags& f, ReplicationConfig& c) {
 
 std::string check_replication_flags(const ReplicationConfig& c) {
   if (c.mode != "async" && c.mode != "sync") return "--replication must be async or sync";
+  if (c.sync_fallback != "async" && c.sync_fallback != "refuse") return "--sync-fallback must be async or refuse";
   if (c.is_follower() && c.token.empty()) return "--follow needs --repl-token (or PILOT_REPL_TOKEN)";
   if (c.is_follower()) {
     auto hp = rpc::split_host_port(c.follow);

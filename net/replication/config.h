@@ -23,12 +23,14 @@ struct ReplicationConfig {
   std::string follow;                                  // --follow HOST:PORT
   std::string mode = "async";                          // --replication: async | sync
   int64_t sync_timeout_ns = int64_t{2} * 1000000000;   // --sync-timeout
+  std::string sync_fallback = "async";                 // --sync-fallback: async | refuse
   int64_t send_timeout_ns = int64_t{10} * 1000000000;  // --repl-send-timeout
   uint64_t max_followers = 4;                          // --repl-max-followers
 
   bool is_follower() const { return !follow.empty(); }
   bool is_leader() const { return follow.empty() && !token.empty(); }
   bool sync() const { return mode == "sync"; }
+  bool sync_refuses() const { return sync_fallback == "refuse"; }
 };
 
 void add_replication_flags(Flags& flags, ReplicationConfig& cfg);

@@ -87,13 +87,19 @@ class Registry {
 
   // Appends `e` to the log and applies it to the projections; returns its seq.
   // On a follower it throws OpError(kStandbyError) instead: a follower's log holds
-  // only the leader's records, and one local event would fork it.
+  // only the leader's records, and one local event would fork it. While a write
+  // refusal is set it throws OpError(that text).
   uint64_t emit(const Event& e);
 
   // A follower (rendezvous --follow) serves reads from the replicated state: the
   // dispatcher refuses the other ops, the reaper does not run, emit refuses.
   bool standby() const { return standby_; }
   void set_standby(bool s) { standby_ = s; }
+  // Writes refused on a leader for a while, with this reason ("" = accepted): sync
+  // replication with --sync-fallback=refuse and no follower acknowledging. The reaper
+  // waits too (expiry is a write).
+  void set_write_refusal(std::string why) { refusal_ = std::move(why); }
+  const std::string& write_refusal() const { return refusal_; }
   // The highest seq a reply must wait for: everything this request could have seen.
   uint64_t visible_seq() const;
 
@@ -138,6 +144,7 @@ class Registry {
   VerifyCache cache_;
   Counters counters_;
   bool standby_ = false;
+  std::string refusal_;
   const OutboundStatus* outbound_ = nullptr;
 };
 

@@ -64,7 +64,7 @@ bool RegistryService::start(std::string& error) {
       [](uv_timer_t* t) {
         auto* s = static_cast<RegistryService*>(t->data);
         // Expiry is a write: the leader's reaper decides it and the follower replays it.
-        if (s->registry_.standby()) return;
+        if (s->registry_.standby() || !s->registry_.write_refusal().empty()) return;
         if (size_t n = reap_stale_nodes(s->registry_))
           LOG_INFO("reaper: expired %zu nodes silent for more than %lld s", n,
                    (long long)(s->opts_.registry.stale_threshold_ns / 1000000000));

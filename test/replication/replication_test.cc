@@ -204,6 +204,53 @@ TEST(Replication, SyncModeRepliesOnlyOnceAFollowerHasTheRecordAndDegradesWithout
   expect_same_data(leader.data_dir(), follower.data_dir());
 }
 
+// --sync-fallback=refuse: without a follower's ack the leader acknowledges nothing the
+// follower lacks and appends nothing new. The write that trips the timeout waits on;
+// later writes are refused (nothing appended; their error, like every reply in sync
+// mode, leaves once a follower has what the connection could have seen); when the
+// follower is back and caught up, the held reply arrives and writes are accepted again.
+TEST(Replication, SyncFallbackRefuseHoldsTheReplyAndRefusesWritesUntilAFollowerCatchesUp) {
+  const uint16_t rp = repltest::free_port();
+  Registry leader(leader_options(rp, {"--replication", "sync", "--sync-timeout", "500ms", "--sync-fallback", "refuse"}));
+  Registry follower(follower_options(rp));
+  ASSERT_TRUE(wait_for([&] { return leader.output().find("follower 127.0.0.1") != std::string::npos; }, 10s));
+  auto c = leader.client();
+  rpc::Identity alice;
+  json r = c.call(alice.register_req("0.0.0.0:4000"));
+  ASSERT_EQ(r.value("type", ""), "register_ok") << r.dump();
+
+  ASSERT_EQ(follower.terminate(), 0);
+  // This write is appended and durable here, but no follower has it: no reply.
+  auto held = leader.client();
+  rpc::Identity bob;
+  held.send_json(bob.register_req("0.0.0.0:4001").dump());
+  ASSERT_TRUE(wait_for([&] { return leader.output().find("refusing writes") != std::string::npos; }, 5s))
+      << leader.output();
+  const uint64_t tip = log_tip(leader.data_dir()).seq;
+  // A new write is refused: nothing is appended.
+  auto other = leader.client();
+  rpc::Identity carol;
+  other.send_json(carol.register_req("0.0.0.0:4002").dump());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(log_tip(leader.data_dir()).seq, tip) << "a write was appended while refusing";
+  held.set_recv_timeout(300ms);
+  EXPECT_THROW(held.recv_json(), std::exception) << "a reply left for a write the follower does not have";
+
+  // Back and caught up: the held reply arrives, the refusal is answered, writes are
+  // accepted again.
+  follower.restart();
+  ASSERT_TRUE(wait_for([&] { return leader.output().find("writes accepted again") != std::string::npos; }, 20s))
+      << leader.output();
+  held.set_recv_timeout(10s);
+  json late = json::parse(held.recv_json());
+  EXPECT_EQ(late.value("type", ""), "register_ok") << late.dump();
+  json refused = json::parse(other.recv_json());
+  EXPECT_EQ(refused.value("type", ""), "error") << refused.dump();
+  json again = c.call(carol.register_req("0.0.0.0:4002"));
+  EXPECT_EQ(again.value("type", ""), "register_ok") << again.dump();
+  ASSERT_TRUE(wait_converged(leader, follower));
+}
+
 TEST(Replication, FlagsAreChecked) {
   using testsupport::Process;
   auto exit_code = [](std::vector<std::string> args) {

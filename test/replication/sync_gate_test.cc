@@ -56,10 +56,25 @@ TEST(SyncGate, APromotedLeaderStartsDegradedUntilAFollowerCatchesUp) {
   EXPECT_TRUE(g.degraded());
   EXPECT_EQ(g.limit(0), UINT64_MAX);  // the first write after a failover does not wait
   EXPECT_EQ(g.tick(55, 0, 0), Change::kNone);
-  EXPECT_EQ(g.tick(60, 0, 5000 * kMs), Change::kNone);  // no follower: stays degraded
+  EXPECT_EQ(g.tick(60, 0, 5000 * kMs), Change::kNone);   // no follower: stays degraded
   EXPECT_EQ(g.tick(60, 40, 5100 * kMs), Change::kNone);  // the old leader rejoins, catching up
   EXPECT_EQ(g.tick(60, 60, 5200 * kMs), Change::kResumed);
   EXPECT_EQ(g.limit(60), 60u);
+}
+
+TEST(SyncGate, RefuseFallbackTripsButKeepsRepliesWaitingForTheAck) {
+  SyncGate g(500 * kMs, SyncGate::Fallback::kRefuse);
+  EXPECT_EQ(g.tick(10, 3, 0), Change::kNone);
+  EXPECT_FALSE(g.refusing());
+  EXPECT_EQ(g.tick(12, 3, 600 * kMs), Change::kDegraded);
+  EXPECT_TRUE(g.degraded());
+  EXPECT_TRUE(g.refusing());
+  EXPECT_EQ(g.limit(3), 3u);  // unlike async: nothing is released past the ack
+  EXPECT_EQ(g.tick(12, 12, 700 * kMs), Change::kResumed);
+  EXPECT_FALSE(g.refusing());
+  g.start_degraded(20);  // promoted: refusing until a follower has seq 20
+  EXPECT_TRUE(g.refusing());
+  EXPECT_EQ(g.limit(15), 15u);
 }
 
 }  // namespace
