@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/logging.h"
 #include "net/replication/snapshot_messages.h"
@@ -44,21 +46,24 @@ std::string ReplicatedPolicy::start() {
   // A leader with --log-retention may no longer have our next record (a fresh beacon
   // wants seq 1): it sends its snapshot instead, received into a temporary file and
   // loaded into memory; the stream goes on from the snapshot's seq.
-  follower_->set_snapshot_handler(snapshot_receive_path(), [this](const std::string& path,
-                                                                  const repl::SnapshotEnd& end) {
-    std::string err;
-    std::optional<State> loaded = load_snapshot(path, &err);
-    ::unlink(path.c_str());
-    if (!loaded || loaded->last_seq != end.last_seq || loaded->last_hash != end.last_hash) {
-      LOG_ERROR("beacon: the leader's snapshot at seq %llu does not load: %s; retrying",
-                (unsigned long long)end.last_seq, loaded ? "its meta differs from the transfer's end" : err.c_str());
-      return false;
-    }
-    consumer_.replace(std::move(*loaded));
-    LOG_INFO("beacon: loaded the leader's snapshot at seq %llu (term %llu); streaming the log from there",
-             (unsigned long long)end.last_seq, (unsigned long long)end.term);
-    return true;
-  });
+  if (std::string why = make_snapshot_dir(); !why.empty())
+    LOG_WARN("beacon: %s: a leader whose retention deleted the start of its log cannot be followed", why.c_str());
+  else
+    follower_->set_snapshot_handler(snapshot_dir_ + "/snapshot.db", [this](const std::string& path,
+                                                                           const repl::SnapshotEnd& end) {
+      std::string err;
+      std::optional<State> loaded = load_snapshot(path, &err);
+      ::unlink(path.c_str());
+      if (!loaded || loaded->last_seq != end.last_seq || loaded->last_hash != end.last_hash) {
+        LOG_ERROR("beacon: the leader's snapshot at seq %llu does not load: %s; retrying",
+                  (unsigned long long)end.last_seq, loaded ? "its meta differs from the transfer's end" : err.c_str());
+        return false;
+      }
+      consumer_.replace(std::move(*loaded));
+      LOG_INFO("beacon: loaded the leader's snapshot at seq %llu (term %llu); streaming the log from there",
+               (unsigned long long)end.last_seq, (unsigned long long)end.term);
+      return true;
+    });
   // Handles are set up here, before the thread runs the loop: from now on only the
   // loop thread touches them (stop() wakes it through the async handle).
   follower_->start();
@@ -66,11 +71,16 @@ std::string ReplicatedPolicy::start() {
   return "";
 }
 
-// $TMPDIR (or /tmp)/pilot-beacon-<pid>.snapshot.db: the beacon has no data directory,
-// and the file lives only from the first chunk until it is loaded.
-std::string ReplicatedPolicy::snapshot_receive_path() {
+// A private directory (0700, from mkdtemp) under $TMPDIR or /tmp for the snapshot a
+// leader may send: the beacon has no data directory, and a fixed name in a shared
+// /tmp could be a symlink planted by another user.
+std::string ReplicatedPolicy::make_snapshot_dir() {
   const char* tmp = std::getenv("TMPDIR");
-  return std::string(tmp && *tmp ? tmp : "/tmp") + "/pilot-beacon-" + std::to_string(::getpid()) + ".snapshot.db";
+  std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/pilot-beacon-XXXXXX";
+  if (!::mkdtemp(tmpl.data()))
+    return "cannot create a directory for the leader's snapshot: " + std::string(strerror(errno));
+  snapshot_dir_ = tmpl;
+  return "";
 }
 
 void ReplicatedPolicy::on_stop_requested() {
@@ -83,6 +93,10 @@ void ReplicatedPolicy::stop() {
   uv_async_send(&stop_async_);
   thread_.join();
   uv_loop_close(&loop_);
+  if (!snapshot_dir_.empty()) {
+    ::unlink((snapshot_dir_ + "/snapshot.db").c_str());  // a transfer cut short by the stop
+    ::rmdir(snapshot_dir_.c_str());
+  }
   LOG_INFO(
       "beacon: log consumer stopped at seq %llu, term %llu (%llu records applied since start, %llu connections, "
       "%llu rebuilds)",

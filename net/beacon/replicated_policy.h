@@ -15,8 +15,8 @@
 // acks, reconnect and resume from the last applied (seq, hash, term). Nothing is
 // kept on disk: a restarted beacon starts from seq 0 and the leader streams its whole
 // log — or, when its --log-retention has deleted the start, its snapshot (loaded into
-// memory through a temporary file), then the log after it. A rewind (our last record is not on the leader's log: a
-// failover cut it, or the leader's data was replaced) rebuilds from seq 0.
+// memory through a file in a private temporary directory), then the log after it. A rewind (our last record is not on
+// the leader's log: a failover cut it, or the leader's data was replaced) rebuilds from seq 0.
 //
 // Until the first catch-up after start or a rebuild, the state is a prefix of the
 // leader's: it could still hold a trust pair the leader has since revoked. So until
@@ -71,9 +71,10 @@ class ReplicatedPolicy : public Policy {
 
  private:
   void on_stop_requested();
-  static std::string snapshot_receive_path();
+  std::string make_snapshot_dir();  // "" or why not
 
   Options opts_;
+  std::string snapshot_dir_;  // the private directory a leader's snapshot is received in
   State state_;
   RwMutex mu_;
   LogPolicy log_policy_;

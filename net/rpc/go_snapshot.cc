@@ -1,7 +1,5 @@
 #include "net/rpc/go_snapshot.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -9,6 +7,7 @@
 #include <vector>
 
 #include "core/ed25519.h"
+#include "core/request_envelope.h"
 #include "core/time_format.h"
 #include "net/rpc/go_json.h"
 
@@ -352,16 +351,7 @@ std::string go_snapshot_unsigned(const State& s, const GoSnapshotInputs& in) {
 }
 
 void add_go_snapshot_checksum(std::string& doc) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(doc.data()), doc.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string member = ",\"checksum\":\"";
-  for (unsigned char b : digest) {
-    member += kHex[b >> 4];
-    member += kHex[b & 0xF];
-  }
-  member += '"';
-  doc.insert(doc.size() - 1, member);  // before the closing brace
+  doc.insert(doc.size() - 1, ",\"checksum\":\"" + sha256_hex(doc) + "\"");  // before the closing brace
 }
 
 std::string go_snapshot(const State& s, const GoSnapshotInputs& in) {

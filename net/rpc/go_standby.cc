@@ -198,13 +198,18 @@ void GoStandbyFeed::tick() {
     auto it = subs_.find(id);
     if (it == subs_.end() || server_.unsent_bytes(id) != 0) continue;
     RpcServer::PushResult r = RpcServer::PushResult::kBusy;
-    if (frame_ready && it->second.sent_seq != frame_seq_) {
+    const bool frame_due = frame_ready && it->second.sent_seq != frame_seq_;
+    // push() may close the stream, and on_stream_closed erases it from subs_: `it` is
+    // not used after the call.
+    if (frame_due)
       r = server_.push(id, frame_);
-      if (r == RpcServer::PushResult::kSent) it->second.sent_seq = frame_seq_;
-    } else if (heartbeat_due) {
+    else if (heartbeat_due)
       r = server_.push(id, heartbeat_);
+    if (r == RpcServer::PushResult::kGone) {
+      subs_.erase(id);
+    } else if (r == RpcServer::PushResult::kSent && frame_due) {
+      if (auto again = subs_.find(id); again != subs_.end()) again->second.sent_seq = frame_seq_;
     }
-    if (r == RpcServer::PushResult::kGone) subs_.erase(id);
   }
   if (subs_.empty()) frame_.reset();
 }

@@ -564,6 +564,9 @@ RpcServer::PushResult RpcServer::push(uint64_t conn, std::shared_ptr<const std::
   if (!c->stream || c->closing || c->finish) return PushResult::kGone;
   if (!c->held.empty()) return PushResult::kBusy;  // the first frame waits for durability
   ConnOps::write_shared(*this, c, std::move(frame));
+  // A write that failed at once closed the connection (and told the handler, which may
+  // have forgotten the stream meanwhile): say so instead of kSent.
+  if (conns_.find(conn) == conns_.end() || c->closing) return PushResult::kGone;
   return PushResult::kSent;
 }
 
