@@ -95,6 +95,8 @@ struct AdminContext {
   // Makes this follower the leader (any thread; the host runs it on its loop). Empty =
   // /api/admin/promote 404 (no replication in this binary).
   std::function<PromoteOutcome()> promote;
+  // Go standbys subscribed with subscribe_replication (loop thread). Empty = none.
+  std::function<size_t()> go_standbys;
   // Prometheus text (any thread; reads through the bridge). Empty = /metrics 404.
   std::function<std::optional<std::string>()> render_metrics;
   std::vector<RestartEntry> restarts;  // oldest first, this start last

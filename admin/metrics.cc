@@ -355,7 +355,11 @@ void append_shared_metrics(const MetricsSources& src, Exposition& out) {
       .add(std::chrono::duration<double>(std::chrono::steady_clock::now() - src.started).count());
   if (src.writer) writer_shared_side(*src.writer, out);
   if (!src.log_dir.empty()) wal_size(src.log_dir, out);
-  if (src.leader) leader(*src.leader, src.writer, out);
+  if (src.leader) {
+    leader(*src.leader, src.writer, out);
+    out.gauge("pilot_replication_go_standbys", "Go standbys fed by subscribe_replication (spec §9.2).")
+        .add(u64(src.go_standbys));
+  }
   if (src.beacon) beacon_engine(*src.beacon, out);
   if (src.beacon_server) beacon_udp(*src.beacon_server, out);
   if (src.beacon_wss) beacon_wss(*src.beacon_wss, out);

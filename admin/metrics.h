@@ -103,6 +103,7 @@ struct MetricsSources {
   OnlineCountCache* online_cache = nullptr;  // null: count on every scrape
   // ---- any thread ----
   const repl::Leader* leader = nullptr;  // --repl-token
+  size_t go_standbys = 0;                // Go standbys on subscribe_replication (copied on the loop)
   const beacon::Engine* beacon = nullptr;
   const beacon::UdpServer* beacon_server = nullptr;
   const beacon::WssServer* beacon_wss = nullptr;  // with --beacon-wss-addr

@@ -56,6 +56,7 @@ const Overview& collect_overview(const AdminContext& ctx, Overview& o, int64_t n
   o.leader_durable_seq = ctx.follower ? ctx.follower->leader_durable_seq() : 0;
   o.followers = ctx.leader ? ctx.leader->followers() : 0;
   o.consumers = ctx.leader ? ctx.leader->consumers() : 0;
+  o.go_standbys = ctx.go_standbys ? ctx.go_standbys() : 0;
   o.follower_acked_seq = ctx.leader ? ctx.leader->acked_seq() : 0;
   o.registry_connections = ctx.registry->server().stats().open;
   o.beacon = ctx.beacon != nullptr;

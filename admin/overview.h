@@ -35,6 +35,7 @@ struct Overview {
   uint64_t leader_durable_seq = 0;  // follower: what the leader last said it had
   uint64_t followers = 0;           // leader: connected followers
   uint64_t consumers = 0;           // leader: connected log consumers (standalone beacons)
+  uint64_t go_standbys = 0;         // leader: Go standbys on subscribe_replication
   uint64_t follower_acked_seq = 0;  // leader: highest seq a follower acknowledged
   uint64_t registry_connections = 0;
   // Embedded beacon (zero without it).

@@ -225,6 +225,7 @@ void register_operator_routes(httplib::Server& http, AdminServer::Routes& r) {
     } else if (o->role == "leader") {
       body["follower_acked_seq"] = o->follower_acked_seq;
       body["consumers"] = o->consumers;
+      body["go_standbys"] = o->go_standbys;
     }
     reply_json(res, body);
   });

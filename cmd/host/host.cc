@@ -497,6 +497,7 @@ admin::MetricsSources metrics_sources(Server& s) {
   src.writer = s.writer.get();
   src.online_cache = &s.online_cache;
   src.leader = s.leader.get();
+  src.go_standbys = s.go_standby ? s.go_standby->subscribers() : 0;  // on the loop: a copy
   if (s.beacon) {
     src.beacon = &s.beacon->engine();
     src.beacon_server = &s.beacon->server();
@@ -533,6 +534,7 @@ bool start_admin(Server& s, std::string& err) {
   ctx.beacon = s.beacon.get();
   ctx.leader = s.leader.get();
   ctx.follower = s.follower.get();
+  ctx.go_standbys = [&s]() -> size_t { return s.go_standby ? s.go_standby->subscribers() : 0; };
   ctx.breakers = &reg.breakers();
   ctx.pulse = s.pulse.get();
   ctx.data_dir = s.dir.root;

@@ -191,7 +191,7 @@ void Engine::on_sync(std::string_view d, const Source& src, Time now) {
   if (d.size() < kSyncMin) return drop(Drop::kShort);
   if (cfg_.strict_gossip && !is_peer_ip(src.addr.ip)) return drop(Drop::kSyncNotPeer);
   if (!cfg_.gossip_secret.empty()) {
-    auto body = authenticated_sync(d, src.addr, now);
+    auto body = authenticated_sync(d, now);
     if (!body) return drop(Drop::kGossipAuth);
     d = *body;
   }
@@ -211,26 +211,30 @@ void Engine::on_sync(std::string_view d, const Source& src, Time now) {
   LOG_DEBUG("beacon: sync from beacon %u at %s: %zu ids", m->beacon_id, src.addr.to_string().c_str(), m->count());
 }
 
-std::optional<std::string_view> Engine::authenticated_sync(std::string_view d, const Endpoint& from, Time now) {
+std::optional<std::string_view> Engine::authenticated_sync(std::string_view d, Time now) {
   auto a = verify_sync_auth(cfg_.gossip_secret, d);
   if (!a) return std::nullopt;
+  auto sync = decode_sync(a->sync);
+  if (!sync) return std::nullopt;
   const int64_t clock = now.unix_s * kSecond;
   const int64_t stamp = static_cast<int64_t>(std::min<uint64_t>(a->stamp_ns, INT64_MAX));
   // unix_s has whole seconds: allow the second it may be behind.
   if (stamp < clock - kSyncAuthWindow || stamp > clock + kSecond + kSyncAuthWindow) return std::nullopt;
+  const uint64_t oldest = static_cast<uint64_t>(std::max<int64_t>(0, clock - kSyncAuthWindow));
   std::lock_guard lock(auth_mu_);
-  auto it = auth_stamps_.find(from);
-  if (it != auth_stamps_.end()) {
-    if (a->stamp_ns <= it->second) return std::nullopt;  // a replay, or reordered behind a newer one
-    it->second = a->stamp_ns;
-    return a->sync;
+  const uint32_t key = sync->beacon_id;
+  auto it = auth_stamps_.find(key);
+  if (it == auth_stamps_.end()) {
+    if (auth_stamps_.size() >= cfg_.gossip.max_sources) {
+      std::erase_if(auth_stamps_, [&](const auto& e) { return e.second.empty() || *e.second.rbegin() < oldest; });
+      if (auth_stamps_.size() >= cfg_.gossip.max_sources) return std::nullopt;
+    }
+    it = auth_stamps_.emplace(key, std::set<uint64_t>{}).first;
   }
-  if (auth_stamps_.size() >= cfg_.gossip.max_sources) {
-    std::erase_if(auth_stamps_,
-                  [&](const auto& e) { return static_cast<int64_t>(e.second) < clock - kSyncAuthWindow; });
-    if (auth_stamps_.size() >= cfg_.gossip.max_sources) return std::nullopt;
-  }
-  auth_stamps_.emplace(from, a->stamp_ns);
+  std::set<uint64_t>& seen = it->second;
+  seen.erase(seen.begin(), seen.lower_bound(oldest));         // outside the window: refused by the clock check
+  if (!seen.insert(a->stamp_ns).second) return std::nullopt;  // a replay
+  if (seen.size() > kMaxStampsPerSender) seen.erase(seen.begin());
   return a->sync;
 }
 

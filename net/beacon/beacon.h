@@ -60,6 +60,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -252,7 +253,7 @@ class Engine {
   bool is_peer_address(const Endpoint& ep) const;
   bool is_peer_ip(const IpBytes& ip) const;
   // The Sync inside an authenticated datagram, or nullopt (counted by the caller).
-  std::optional<std::string_view> authenticated_sync(std::string_view d, const Endpoint& from, Time now);
+  std::optional<std::string_view> authenticated_sync(std::string_view d, Time now);
   void drop(Drop d) { drops_[static_cast<size_t>(d)].fetch_add(1, std::memory_order_relaxed); }
   static void inc(std::atomic<uint64_t>& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 
@@ -271,11 +272,16 @@ class Engine {
   size_t gossip_sockets_used_ = 0;  // chunks ever sent: retired ones keep sending empty Syncs
   uint64_t last_stamp_sent_ = 0;    // gossip auth: stamps strictly increase
 
-  // Gossip auth: the last stamp accepted per source address. Only sources holding the
-  // secret get an entry, and at most cfg_.gossip.max_sources (stale ones are pruned:
-  // a stamp older than the window cannot be replayed anyway).
+  // Gossip auth: the stamps accepted from each sender, by the (authenticated) beacon
+  // id in its Sync — not by source address: a sender's chunks leave from several
+  // sockets, and a captured Sync replayed from another port or address must still be
+  // a replay. Stamps are unique per sender, so a set of those inside the window (older
+  // ones fail the window check anyway) catches every replay and tolerates reordering.
+  // Only senders holding the secret get an entry, at most cfg_.gossip.max_sources,
+  // each at most kMaxStampsPerSender (an honest sender sends < 1,000 per window).
+  static constexpr size_t kMaxStampsPerSender = 4096;
   std::mutex auth_mu_;
-  std::map<Endpoint, uint64_t> auth_stamps_;
+  std::map<uint32_t, std::set<uint64_t>> auth_stamps_;
 
   std::atomic<uint64_t> discover_replies_{0}, punch_commands_{0}, relay_forwarded_{0}, relay_dropped_{0},
       relay_not_found_{0}, syncs_received_{0}, syncs_sent_{0}, sync_routes_refused_{0}, notifies_sent_{0},

@@ -30,9 +30,10 @@
 // stamp = the sender's Unix time in ns, strictly increasing per sender (a clock step
 // back sends last + 1). A receiver with the secret drops (`gossip_auth`) a Sync without
 // the trailer, with extra bytes after it, with a wrong mac, with a stamp more than
-// kSyncAuthWindow from its own clock, or with a stamp not above the last one it
-// accepted from that source address (IP and port): a captured Sync can be replayed
-// only to nobody. Go beacons ignore trailing bytes, so they would install our routes,
+// kSyncAuthWindow from its own clock, or with a stamp it already accepted from that
+// beacon id (from any address: a captured Sync replayed from another port or host is
+// still a replay). So every beacon of an authenticated mesh needs its own
+// -beacon-id. Go beacons ignore trailing bytes, so they would install our routes,
 // but their untagged Syncs are dropped here: a mesh with a secret is ours only.
 //
 // Decoders take the whole datagram (type byte included), check the type and the

@@ -88,7 +88,7 @@ TEST_F(GossipAuthTest, ReplaysAndStampsOutsideTheWindowAreDropped) {
   advance(2 * S);     // past the one-Sync-a-second limit: only the auth can refuse now
   feed(first, Peer);  // replayed
   EXPECT_EQ(auth_drops(), 1u);
-  feed(tagged({}, t0), Peer);  // not above the stamp last accepted from the source
+  feed(tagged({}, t0), Peer);  // a stamp already accepted from this beacon id
   EXPECT_EQ(auth_drops(), 2u);
   feed(tagged({}, unix_ns(-31)), Peer);  // too old
   feed(tagged({}, unix_ns(+32)), Peer);  // too far ahead
@@ -99,12 +99,26 @@ TEST_F(GossipAuthTest, ReplaysAndStampsOutsideTheWindowAreDropped) {
   EXPECT_FALSE(engine().gossip().route(100));
 }
 
-TEST_F(GossipAuthTest, StampsArePerSourceAddress) {
+// A sender's chunks leave from several sockets and may arrive out of order: any stamp
+// inside the window that was not seen before is fine, whatever the source port.
+TEST_F(GossipAuthTest, ChunksFromOtherSocketsMayArriveOutOfOrder) {
   const Endpoint chunk_socket = Endpoint::v4(192, 0, 2, 1, 9002);  // the peer's gossip socket 1
   feed(tagged({100}, unix_ns() + 5), Peer);
-  feed(tagged({101}, unix_ns() + 1), chunk_socket);  // lower stamp, other source: fine
+  feed(tagged({101}, unix_ns() + 1), chunk_socket);  // lower stamp, later arrival: fine
   EXPECT_EQ(auth_drops(), 0u);
   EXPECT_EQ(engine().gossip().route(101), chunk_socket);
+}
+
+// The replay the review found: a captured Sync sent again from another port of the
+// peer's IP (which strict gossip lets through) would have installed routes toward a
+// port nobody listens on. Stamps are kept per beacon id, so it is a replay.
+TEST_F(GossipAuthTest, ACapturedSyncReplayedFromAnotherPortIsDropped) {
+  const std::string captured = tagged({100}, unix_ns() + 3);
+  feed(captured, Peer);
+  ASSERT_EQ(engine().gossip().route(100), Peer);
+  feed(captured, Endpoint::v4(192, 0, 2, 1, 40000));
+  EXPECT_EQ(auth_drops(), 1u);
+  EXPECT_EQ(engine().gossip().route(100), Peer);
 }
 
 TEST_F(GossipAuthTest, SentSyncsCarryIncreasingStampsAndVerify) {

@@ -4,6 +4,7 @@
 // snapshots are checked against what the test registered, and their checksum is
 // recomputed here (SHA-256 of the document without its checksum member, §8.1).
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <openssl/sha.h>
 #include <sys/socket.h>
@@ -206,6 +207,15 @@ TEST(GoStandby, SnapshotShowsTheStateThenFollowsChanges) {
   second.send_json(kSubscribe);
   EXPECT_EQ(expect_snapshot(second.recv_json()).doc["nodes"].size(), 3u);
   EXPECT_EQ(c.call(rpc::lookup_req(cid))["type"], "lookup_ok");
+
+  // The operator sees both: /api/admin/replication-status and /metrics.
+  httplib::Client http("127.0.0.1", reg.http_port());
+  auto st = http.Get("/api/admin/replication-status", {{"X-Admin-Token", kAdmin}});
+  ASSERT_TRUE(st && st->status == 200);
+  EXPECT_EQ(json::parse(st->body).value("go_standbys", -1), 2) << st->body;
+  auto m = http.Get("/metrics");
+  ASSERT_TRUE(m && m->status == 200);
+  EXPECT_NE(m->body.find("\npilot_replication_go_standbys 2\n"), std::string::npos) << m->body;
 }
 
 TEST(GoStandby, HeartbeatsKeepAQuietStreamOpenPastTheIdleTimeout) {
