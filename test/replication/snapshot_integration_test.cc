@@ -85,14 +85,18 @@ TEST(ReplSnapshot, AFreshFollowerOfARetainedLeaderGetsTheSnapshotThenTheTail) {
   Registry leader(leader_options(rp, retaining_flags()));
   MutationLoad load(20261122, repltest::kAdminToken);
   load_until_deleted(leader, load, 1);
-  EXPECT_NE(leader.output().find("log retention: deleted"), std::string::npos) << leader.output();
+  // (The log line is read from the child's pipe by a background thread: wait for it.)
+  EXPECT_TRUE(wait_for([&] { return leader.output().find("log retention: deleted") != std::string::npos; }, 5s))
+      << leader.output();
 
   Registry follower(follower_options(rp));
   ASSERT_TRUE(wait_converged(leader, follower)) << follower.output() << leader.output();
-  const std::string out = follower.output();
-  EXPECT_NE(out.find("asking for its snapshot"), std::string::npos) << out;
-  EXPECT_NE(out.find("installed the leader's snapshot at seq"), std::string::npos) << out;
-  EXPECT_NE(leader.output().find("sent follower"), std::string::npos) << leader.output();
+  auto logged = [](Registry& r, const std::string& text) {
+    return wait_for([&] { return r.output().find(text) != std::string::npos; }, 5s);
+  };
+  EXPECT_TRUE(logged(follower, "asking for its snapshot")) << follower.output();
+  EXPECT_TRUE(logged(follower, "installed the leader's snapshot at seq")) << follower.output();
+  EXPECT_TRUE(logged(leader, "sent follower")) << leader.output();
 
   // Live records after the install, and a restart of the follower on its new log.
   load.run(leader.addr(), 500);
@@ -143,7 +147,8 @@ TEST(ReplSnapshot, ADamagedChunkIsRefusedNothingIsInstalledAndTheTransferIsRetri
   // Refused: no snapshot in place, no record in the log, no partial file left.
   EXPECT_FALSE(std::filesystem::exists(follower.data_dir() + "/snapshot.db"));
   EXPECT_EQ(log_tip(follower.data_dir()).seq, 0u);
-  EXPECT_NE(follower.output().find("nothing installed"), std::string::npos) << follower.output();
+  EXPECT_TRUE(wait_for([&] { return follower.output().find("nothing installed") != std::string::npos; }, 5s))
+      << follower.output();
 
   // Retried: the third transfer is whole.
   ASSERT_TRUE(wait_converged(leader, follower)) << follower.output();
