@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
-#include <openssl/sha.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include "net/rpc/wire.h"
 #include "test/replication/cluster.h"
 #include "test/support/registry_fixture.h"
+#include "test/support/sha256_hex.h"
 
 namespace pilot {
 namespace {
@@ -51,18 +51,6 @@ uint32_t register_node(Client& c, const Identity& id, const std::string& listen)
   json r = c.call(id.register_req(listen));
   EXPECT_EQ(r.value("type", ""), "register_ok") << r.dump();
   return r.value("node_id", 0u);
-}
-
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), d);
-  std::string hex;
-  char buf[3];
-  for (unsigned char c : d) {
-    std::snprintf(buf, sizeof buf, "%02x", c);
-    hex += buf;
-  }
-  return hex;
 }
 
 // A replication_snapshot body as the reference writes it, and its document.
@@ -96,7 +84,7 @@ void expect_valid_checksum(const Snapshot& s) {
   std::string unsigned_doc = s.raw.substr(0, at) + "}";
   for (auto [esc, ch] : {std::pair{"\\u003c", "<"}, std::pair{"\\u003e", ">"}, std::pair{"\\u0026", "&"}})
     for (size_t p; (p = unsigned_doc.find(esc)) != std::string::npos;) unsigned_doc.replace(p, 6, ch);
-  EXPECT_EQ(sum, sha256_hex(unsigned_doc));
+  EXPECT_EQ(sum, testsupport::openssl_sha256_hex(unsigned_doc));
   EXPECT_EQ(s.doc["checksum"], sum);
 }
 

@@ -6,13 +6,13 @@
 #include "net/rpc/go_snapshot.h"
 
 #include <gtest/gtest.h>
-#include <openssl/sha.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "net/rpc/go_standby.h"
+#include "test/support/sha256_hex.h"
 
 namespace pilot::rpc {
 namespace {
@@ -126,18 +126,6 @@ const std::string kGolden =
 
 GoSnapshotInputs inputs(const Liveness& live) { return GoSnapshotInputs{&live, int64_t{1699999000} * kSec}; }
 
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), d);
-  std::string hex;
-  char buf[3];
-  for (unsigned char c : d) {
-    std::snprintf(buf, sizeof buf, "%02x", c);
-    hex += buf;
-  }
-  return hex;
-}
-
 TEST(GoSnapshot, GoldenDocumentOfASmallState) {
   const State s = small_state();
   Liveness live;
@@ -150,7 +138,7 @@ TEST(GoSnapshot, ChecksumIsTheSha256OfTheDocumentWithoutIt) {
   Liveness live;
   live.touch(1, kT0 + 30 * kSec);
   const std::string doc = go_snapshot(s, inputs(live));
-  const std::string member = ",\"checksum\":\"" + sha256_hex(kGolden) + "\"}";
+  const std::string member = ",\"checksum\":\"" + testsupport::openssl_sha256_hex(kGolden) + "\"}";
   ASSERT_GT(doc.size(), member.size());
   EXPECT_EQ(doc.substr(doc.size() - member.size()), member);
   EXPECT_EQ(doc.substr(0, doc.size() - member.size()) + "}", kGolden);
