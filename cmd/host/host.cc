@@ -700,6 +700,9 @@ int run_host(HostConfig cfg) {
         rc.sync_timeout_ns, rc.sync_refuses() ? repl::SyncGate::Fallback::kRefuse : repl::SyncGate::Fallback::kAsync);
     uv_async_init(s.loop, &s.ack_async, [](uv_async_t* a) {
       auto* s = static_cast<Server*>(a->data);
+      // Degraded (or just promoted): resume the moment a follower has caught up, not at
+      // the next timer tick — writes in between would be acknowledged without it.
+      if (s->leader && s->sync->degraded()) check_sync(*s);
       if (s->registry) s->registry->server().release_gated();
     });
     s.ack_async.data = &s;
