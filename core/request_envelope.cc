@@ -3,6 +3,9 @@
 #include <sodium.h>
 
 #include <charconv>
+#include <cstdio>
+#include <initializer_list>
+#include <string>
 #include <vector>
 
 namespace pilot {
@@ -50,6 +53,18 @@ bool parse_decimal(std::string_view s, int64_t& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+// The inverse of split(): fields joined by '|'.
+std::string join(std::initializer_list<std::string_view> fields) {
+  std::string out;
+  bool first = true;
+  for (std::string_view f : fields) {
+    if (!first) out += '|';
+    out += f;
+    first = false;
+  }
+  return out;
+}
+
 std::vector<std::string_view> split(std::string_view s) {
   std::vector<std::string_view> parts;
   size_t start = 0;
@@ -81,8 +96,7 @@ std::string sha256_hex(std::string_view data) {
 
 std::string RequestEnvelope::canonical() const {
   if (timestamp < 0 || !lower_hex(nonce, 16) || !lower_hex(body_hash, 64) || !audience_ok(audience)) return "";
-  return std::string(kEnvelopeDomain) + "|" + addr_hex(network, node) + "|" + std::to_string(timestamp) + "|" + nonce +
-         "|" + body_hash + "|" + audience;
+  return join({kEnvelopeDomain, addr_hex(network, node), std::to_string(timestamp), nonce, body_hash, audience});
 }
 
 std::optional<RequestEnvelope> RequestEnvelope::parse(std::string_view s) {
@@ -99,9 +113,9 @@ std::optional<RequestEnvelope> RequestEnvelope::parse(std::string_view s) {
 
 std::string Verdict::canonical() const {
   if (!lower_hex(envelope_hash, 64) || last_seen_unix < 0 || key_generation < 0 || verified_at < 0) return "";
-  return std::string(kVerdictDomain) + "|" + envelope_hash + "|" + addr_hex(network, node) + "|" + (valid ? "1" : "0") +
-         "|" + (online ? "1" : "0") + "|" + (network_member ? "1" : "0") + "|" + std::to_string(last_seen_unix) + "|" +
-         std::to_string(key_generation) + "|" + std::to_string(verified_at);
+  return join({kVerdictDomain, envelope_hash, addr_hex(network, node), valid ? "1" : "0", online ? "1" : "0",
+               network_member ? "1" : "0", std::to_string(last_seen_unix), std::to_string(key_generation),
+               std::to_string(verified_at)});
 }
 
 std::optional<Verdict> Verdict::parse(std::string_view s) {
