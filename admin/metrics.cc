@@ -16,6 +16,7 @@
 #include "net/replication/leader.h"
 #include "net/replication/sync_gate.h"
 #include "net/rpc/dispatcher.h"
+#include "net/rpc/loop_meter.h"
 #include "net/rpc/rate_limit.h"
 #include "net/rpc/registry.h"
 #include "net/rpc/server.h"
@@ -50,6 +51,16 @@ void requests(const rpc::Dispatcher& d, Exposition& out) {
   }
   out.counter("pilot_recovered_panics_total", "Handler exceptions caught and answered \"internal error\".")
       .add(d.recovered_panics());
+}
+
+void loop(const rpc::LoopMeter& m, Exposition& out) {
+  out.histogram("pilot_loop_iteration_seconds",
+                "Time the loop thread ran callbacks between two waits for I/O; every connection waits for a long one.")
+      .add(m.iterations(), kNsPerSecond);
+  out.counter("pilot_loop_busy_seconds_total", "Time the loop thread spent running callbacks (not waiting for I/O).")
+      .add(double(m.busy_ns()) / kNsPerSecond);
+  out.gauge("pilot_loop_longest_iteration_seconds", "The longest loop iteration since the process started.")
+      .add(double(m.longest_ns()) / kNsPerSecond);
 }
 
 void registry_state(const rpc::Registry& reg, size_t max_network_series, OnlineCountCache* cache, Exposition& out) {
@@ -338,6 +349,7 @@ void append_loop_metrics(const MetricsSources& src, Exposition& out) {
     audit(src.registry->state(), out);
   }
   if (src.server) server(*src.server, out);
+  if (src.loop_meter && src.loop_meter->running()) loop(*src.loop_meter, out);
   if (src.limiter) limiter(*src.limiter, out);
   if (src.writer) writer_loop_side(*src.writer, out);
   if (src.follower) follower(*src.follower, src.writer, out);

@@ -37,6 +37,7 @@ class Writer;
 namespace rpc {
 class Registry;
 class Dispatcher;
+class LoopMeter;
 class RpcServer;
 class RateLimiter;
 }  // namespace rpc
@@ -98,6 +99,7 @@ struct MetricsSources {
   const rpc::RateLimiter* limiter = nullptr;
   const repl::Follower* follower = nullptr;  // --follow
   const repl::SyncGate* sync = nullptr;      // --replication=sync
+  const rpc::LoopMeter* loop_meter = nullptr;
   // ---- both: loop-side values in the loop part, stats and histograms anywhere ----
   const log::Writer* writer = nullptr;
   OnlineCountCache* online_cache = nullptr;  // null: count on every scrape

@@ -35,6 +35,7 @@
 #include "net/replication/sync_gate.h"
 #include "net/replication/term_store.h"
 #include "net/rpc/go_standby.h"
+#include "net/rpc/loop_meter.h"
 #include "projections/store.h"
 
 namespace pilot {
@@ -89,6 +90,7 @@ struct Server {
   uv_async_t durable_async{};
   uv_signal_t sigterm{}, sigint{};
   uv_timer_t snapshot_timer{};
+  rpc::LoopMeter loop_meter;  // pilot_loop_iteration_seconds
   std::chrono::steady_clock::time_point last_snapshot = std::chrono::steady_clock::now();
   bool stopping = false;
 };
@@ -192,6 +194,7 @@ void finish_shutdown(Server& s) {
   uv_close(reinterpret_cast<uv_handle_t*>(&s.sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&s.snapshot_timer), nullptr);
   if (s.admin) uv_close(reinterpret_cast<uv_handle_t*>(&s.backup_timer), nullptr);
+  s.loop_meter.stop();
 }
 
 void shutdown(Server& s, const char* why) {
@@ -491,6 +494,7 @@ admin::MetricsSources metrics_sources(Server& s) {
   src.registry = &reg.registry();
   src.dispatcher = &reg.dispatcher();
   src.server = &reg.server();
+  src.loop_meter = &s.loop_meter;
   src.limiter = &reg.limiter();
   src.follower = s.promoted ? nullptr : s.follower.get();
   src.sync = s.sync.get();
@@ -644,6 +648,10 @@ int run_host(HostConfig cfg) {
            s.state.directory.nodes().size(), s.state.networks.all().size());
 
   s.loop = uv_default_loop();
+  if (rpc::LoopMeter::enable_idle_time(s.loop))
+    s.loop_meter.start(s.loop);
+  else
+    LOG_WARN("loop: libuv refused UV_METRICS_IDLE_TIME; pilot_loop_* metrics are left out");
   uv_async_init(s.loop, &s.durable_async,
                 [](uv_async_t* a) { static_cast<Server*>(a->data)->writer->run_callbacks(); });
   s.durable_async.data = &s;

@@ -98,6 +98,11 @@ TEST_F(MetricsHttp, CountersMoveWhenRequestsAreMade) {
   EXPECT_EQ(moved("pilot_log_appends_total", {{"event", "node_registered"}}), 1);
   EXPECT_GE(moved("pilot_log_fsync_duration_seconds_count"), 1);
   EXPECT_GE(moved("pilot_log_commit_latency_seconds_count"), 1);
+  // The loop thread ran those requests between two waits: iterations were counted,
+  // and the busy time is a part of the time that passed, not more.
+  EXPECT_GE(moved("pilot_loop_iteration_seconds_count"), 5);
+  EXPECT_GT(moved("pilot_loop_busy_seconds_total"), 0);
+  EXPECT_LT(value(after, "pilot_loop_busy_seconds_total"), value(after, "pilot_uptime_seconds") + 1);
   EXPECT_GT(value(after, "pilot_wal_size_bytes"), 0);
 }
 
