@@ -63,6 +63,7 @@ class LoadRun {
       loop0 = cfg_.server_loop_cpu ? cfg_.server_loop_cpu() : 0;
       self0 = process_cpu_seconds("/proc/self/stat");
       for (size_t k = 0; k < also0.size(); ++k) also0[k] = cfg_.also_cpu[k]();
+      if (cfg_.on_window) cfg_.on_window(true);
     };
     auto end_window = [&](int64_t now) {
       if (counting_) {
@@ -85,6 +86,7 @@ class LoadRun {
         }
         out.other_cores =
             std::max(0.0, machine_busy_seconds() - busy0 - self - (cfg_.server_in_process ? 0 : server) - also) / w;
+        if (cfg_.on_window) cfg_.on_window(false);
       }
       counting_ = false;
       stopping_ = true;

@@ -105,6 +105,9 @@ struct RunConfig {
   // reported over the window in RunResult::also_cores and not counted as "other".
   std::vector<std::function<double()>> also_cpu;
   std::function<void(uint64_t replies)> every_tick;  // progress of long runs; phases of the admin part
+  // Called on the client thread when the measured window begins (true) and ends
+  // (false): keep it short, or hand the work to another thread.
+  std::function<void(bool begin)> on_window;
   double tick_s = 1;
   // Every reply, with the time it was read (the client thread; keep it cheap).
   std::function<void(std::string_view body, int64_t now_ns)> on_reply;

@@ -69,4 +69,14 @@ std::string describe_loop_stalls(const LoopIterations& before, const LoopIterati
   return text;
 }
 
+void LoopStallWatch::mark(bool begin) {
+  (begin ? begin_ : end_) = std::async(std::launch::async, [port = port_] { return scrape_loop_iterations(port); });
+}
+
+std::string LoopStallWatch::describe() {
+  if (!begin_.valid() || !end_.valid()) return "";
+  const LoopIterations before = begin_.get();
+  return describe_loop_stalls(before, end_.get());
+}
+
 }  // namespace pilot::bench

@@ -592,12 +592,14 @@ class RpcBench {
       m.error.clear();
       cfg.every_tick = tick_hook_;
       cfg.tick_s = tick_s_;
-      const bool read_loop = mode == Mode::kOpen && !raw && server_.admin_port() != 0;
-      const LoopIterations loop0 = read_loop ? scrape_loop_iterations(server_.admin_port()) : LoopIterations{};
+      LoopStallWatch loop_watch(server_.admin_port());
+      cfg.on_window = nullptr;
+      if (mode == Mode::kOpen && !raw && server_.admin_port() != 0)
+        cfg.on_window = [&loop_watch](bool begin) { loop_watch.mark(begin); };
       if (around_run_) around_run_(true);
       m.ok = run_load(cfg, *src, m.r, m.error);
       if (around_run_) around_run_(false);
-      if (read_loop) m.loop_stalls = describe_loop_stalls(loop0, scrape_loop_iterations(server_.admin_port()));
+      m.loop_stalls = loop_watch.describe();
       if (!raw && !o_.quick) {
         // A background snapshot started by this run's records belongs to this run, even
         // if it finishes after it: wait for it here.
