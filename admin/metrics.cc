@@ -54,8 +54,9 @@ void requests(const rpc::Dispatcher& d, Exposition& out) {
 }
 
 void loop(const rpc::LoopMeter& m, Exposition& out) {
-  out.histogram("pilot_loop_iteration_seconds",
-                "Time the loop thread ran callbacks between two waits for I/O; every connection waits for a long one.")
+  out.histogram(
+         "pilot_loop_iteration_seconds",
+         "Time the loop thread ran callbacks between two waits for I/O (net/rpc/loop_meter.h: a stall, or saturation).")
       .add(m.iterations(), kNsPerSecond);
   out.counter("pilot_loop_busy_seconds_total", "Time the loop thread spent running callbacks (not waiting for I/O).")
       .add(double(m.busy_ns()) / kNsPerSecond);

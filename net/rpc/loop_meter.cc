@@ -49,8 +49,10 @@ void LoopMeter::on_prepare(uv_prepare_t* h) {
   m->iterations_.observe(busy);
   if (int64_t(busy) > kLoopStallWarnNs && (m->last_warn_ns_ == 0 || now - m->last_warn_ns_ > kLoopStallWarnEveryNs)) {
     m->last_warn_ns_ = now;
-    LOG_WARN("loop: one iteration of the loop thread took %.0f ms: every connection waited that long",
-             double(busy) / 1e6);
+    LOG_WARN(
+        "loop: one iteration of the loop thread ran for %.0f ms without waiting for I/O (a slow callback, or the "
+        "loop saturated: requests arriving as fast as it answers them); connections waiting in it waited that long",
+        double(busy) / 1e6);
   }
 }
 
