@@ -387,8 +387,9 @@ class RpcBench {
     std::printf("build     : %s; load average at start %s\n", client_build_kind(), load_average().c_str());
     std::printf("server    : %s\n", o_.server.c_str());
     std::printf(
-        "            --registry-addr 127.0.0.1:0 --fsync always --beacon=false --http \"\" (admin part: --http\n"
-        "            127.0.0.1:0 --admin-token <random>), PILOT_REGISTRY_NORATELIMIT=1, fresh data dir\n");
+        "            --registry-addr 127.0.0.1:0 --fsync always --beacon=false --http 127.0.0.1:0 (its /metrics\n"
+        "            gives the loop notes; memory part: --http \"\"; admin part: + --admin-token <random>),\n"
+        "            PILOT_REGISTRY_NORATELIMIT=1, fresh data dir\n");
     std::printf("bench dir : %s\n            %s\n", o_.dir.c_str(), mount_of(o_.dir).c_str());
     if (!base_note_.empty()) std::printf("            note: %s\n", base_note_.c_str());
     if (in_memory_fs(o_.dir))
