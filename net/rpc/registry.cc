@@ -1,7 +1,5 @@
 #include "net/rpc/registry.h"
 
-#include <sodium.h>
-
 #include <chrono>
 #include <mutex>
 
@@ -58,17 +56,6 @@ bool Registry::verify(const PublicKey& key, std::string_view challenge, const Si
   ++counters_.signatures_ok;
   cache_.insert(d);
   return true;
-}
-
-VerifyCache::Digest VerifyCache::digest(const PublicKey& key, std::string_view challenge, const Signature& sig) {
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  crypto_hash_sha256_update(&st, key.data(), key.size());
-  crypto_hash_sha256_update(&st, reinterpret_cast<const uint8_t*>(challenge.data()), challenge.size());
-  crypto_hash_sha256_update(&st, sig.data(), sig.size());
-  Digest d;
-  crypto_hash_sha256_final(&st, d.data());
-  return d;
 }
 
 }  // namespace pilot::rpc
