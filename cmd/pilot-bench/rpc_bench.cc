@@ -35,12 +35,12 @@
 #include "cmd/pilot-bench/bench_dir.h"
 #include "cmd/pilot-bench/cpu_time.h"
 #include "cmd/pilot-bench/load_client.h"
-#include "cmd/pilot-bench/loop_stalls.h"
 #include "cmd/pilot-bench/machine.h"
 #include "cmd/pilot-bench/machine_noise.h"
 #include "cmd/pilot-bench/report.h"
 #include "cmd/pilot-bench/rpc_frames.h"
 #include "cmd/pilot-bench/server_process.h"
+#include "cmd/pilot-bench/server_tails.h"
 #include "cmd/pilot-bench/splitmix.h"
 #include "core/ed25519.h"
 #include "core/flags.h"
@@ -293,7 +293,7 @@ struct Measured {
   RunResult r;
   std::vector<std::string> snapshot_lines;  // background snapshots during (or right after) the run
   std::vector<double> disturbed;            // "other" of the attempts measured again
-  std::string loop_stalls;                  // open loop: the server loop's long iterations
+  std::string server_tails;                 // open loop: long loop iterations and fdatasyncs
 };
 
 class RpcBench {
@@ -328,7 +328,7 @@ class RpcBench {
     if (o_.want("raw") || o_.want("heartbeat") || o_.want("lookup") || o_.want("resolve") || o_.want("register")) {
       if (!echo_.start(server_cpus_, error_)) return fail_hard("echo server");
       // With the admin server: the open-loop rows read the loop thread's iteration
-      // histogram from /metrics (loop_stalls.h).
+      // and fdatasync histograms from /metrics (server_tails.h).
       if (!start_server(server_, o_.dir + "/rpc-data", {"--http", "127.0.0.1:0"})) return fail_hard("server");
       if (!setup_pool(o_.pool)) return fail_hard("node pool");
       define_ops();
@@ -593,14 +593,14 @@ class RpcBench {
       m.error.clear();
       cfg.every_tick = tick_hook_;
       cfg.tick_s = tick_s_;
-      LoopStallWatch loop_watch(server_.admin_port());
+      ServerTailWatch tail_watch(server_.admin_port());
       cfg.on_window = nullptr;
       if (mode == Mode::kOpen && !raw && server_.admin_port() != 0)
-        cfg.on_window = [&loop_watch](bool begin) { loop_watch.mark(begin); };
+        cfg.on_window = [&tail_watch](bool begin) { tail_watch.mark(begin); };
       if (around_run_) around_run_(true);
       m.ok = run_load(cfg, *src, m.r, m.error);
       if (around_run_) around_run_(false);
-      m.loop_stalls = loop_watch.describe();
+      m.server_tails = tail_watch.describe();
       if (!raw && !o_.quick) {
         // A background snapshot started by this run's records belongs to this run, even
         // if it finishes after it: wait for it here.
@@ -625,7 +625,7 @@ class RpcBench {
                commas(m.r.rate).c_str(), latency_text(m.r.p50_ns).c_str(), latency_text(m.r.p99_ns).c_str(),
                commas(double(m.r.errors)).c_str(),
                m.r.first_error.empty() ? "" : (" (" + m.r.first_error + ")").c_str());
-      if (!m.loop_stalls.empty()) progress("    %s", m.loop_stalls.c_str());
+      if (!m.server_tails.empty()) progress("    %s", m.server_tails.c_str());
     } else {
       progress("  %-13s %-34s FAILED: %s", op.key.c_str(), label.c_str(), m.error.c_str());
       failed_ = true;
@@ -1035,7 +1035,7 @@ class RpcBench {
       rep_.note(strf("the pre-built pool ran out after %.2f s (the rate is over that window)", m.r.window_s));
     if (m.r.saturated) rep_.note("the server fell behind the offered rate (256 requests queued on a connection)");
     for (const std::string& l : m.snapshot_lines) rep_.note("background " + l + " (started during this run)");
-    if (!m.loop_stalls.empty()) rep_.note(m.loop_stalls);
+    if (!m.server_tails.empty()) rep_.note(m.server_tails);
     if (!m.disturbed.empty()) {
       std::string others;
       for (double d : m.disturbed) others += strf("%s%.0f%%", others.empty() ? "" : ", ", d * 100);

@@ -1,4 +1,4 @@
-#include "cmd/pilot-bench/loop_stalls.h"
+#include "cmd/pilot-bench/server_tails.h"
 
 #include <httplib.h>
 
@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <string_view>
 
 #include "cmd/pilot-bench/report.h"
 
@@ -13,8 +14,7 @@ namespace pilot::bench {
 
 namespace {
 
-constexpr const char* kBucket = "pilot_loop_iteration_seconds_bucket{le=\"";
-constexpr double kStallS = 0.001;
+constexpr double kLongS = 0.001;
 
 std::string ms_text(double s) {
   if (std::isinf(s)) return "inf";
@@ -23,10 +23,42 @@ std::string ms_text(double s) {
   return buf;
 }
 
+// One `<family>_bucket{le="..."} <count>` line into h; false if it is not one.
+bool parse_bucket(std::string_view line, std::string_view family, ScrapedHistogram& h) {
+  const std::string prefix = std::string(family) + "_bucket{le=\"";
+  if (line.substr(0, prefix.size()) != prefix) return false;
+  const std::string rest(line.substr(prefix.size()));
+  const size_t space = rest.rfind(' ');
+  if (space == std::string::npos) return false;
+  h.le.push_back(rest.rfind("+Inf", 0) == 0 ? INFINITY : std::strtod(rest.c_str(), nullptr));
+  h.cumulative.push_back(std::strtoull(rest.c_str() + space + 1, nullptr, 10));
+  return true;
+}
+
+// "3 of 41,200 <what> over 1 ms, the longest 2-5 ms"; "" if the two differ in shape
+// or nothing was counted in between.
+std::string describe(const ScrapedHistogram& before, const ScrapedHistogram& after, const char* what) {
+  if (after.le.empty() || before.le != after.le) return "";
+  const size_t n = after.le.size();
+  auto in_run = [&](size_t i) { return after.cumulative[i] - before.cumulative[i]; };
+  const uint64_t total = in_run(n - 1);
+  if (total == 0) return "";
+  uint64_t at_most_long = 0;
+  size_t longest = 0;  // the highest bucket with an observation of this run
+  for (size_t i = 0; i < n; ++i) {
+    if (after.le[i] <= kLongS) at_most_long = in_run(i);
+    const uint64_t below = i == 0 ? 0 : in_run(i - 1);
+    if (in_run(i) > below) longest = i;
+  }
+  const double lo = longest == 0 ? 0 : after.le[longest - 1];
+  return commas(double(total - at_most_long)) + " of " + commas(double(total)) + " " + what +
+         " over 1 ms, the longest " + ms_text(lo) + "-" + ms_text(after.le[longest]) + " ms";
+}
+
 }  // namespace
 
-LoopIterations scrape_loop_iterations(uint16_t admin_port) {
-  LoopIterations out;
+ServerTails scrape_server_tails(uint16_t admin_port) {
+  ServerTails out;
   if (admin_port == 0) return out;
   httplib::Client cli("127.0.0.1", admin_port);
   cli.set_connection_timeout(5);
@@ -35,48 +67,30 @@ LoopIterations scrape_loop_iterations(uint16_t admin_port) {
   if (!res || res->status != 200) return out;
   std::istringstream in(res->body);
   std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(kBucket, 0) != 0) continue;
-    const char* p = line.c_str() + std::char_traits<char>::length(kBucket);
-    const double le = std::string_view(p).rfind("+Inf", 0) == 0 ? INFINITY : std::strtod(p, nullptr);
-    const size_t space = line.rfind(' ');
-    if (space == std::string::npos) return {};
-    out.le.push_back(le);
-    out.cumulative.push_back(std::strtoull(line.c_str() + space + 1, nullptr, 10));
-  }
-  out.ok = !out.le.empty();
+  while (std::getline(in, line))
+    parse_bucket(line, "pilot_loop_iteration_seconds", out.loop) ||
+        parse_bucket(line, "pilot_log_fsync_duration_seconds", out.fsync);
+  out.ok = true;
   return out;
 }
 
-std::string describe_loop_stalls(const LoopIterations& before, const LoopIterations& after) {
-  if (!before.ok || !after.ok || before.le != after.le) return "";
-  const size_t n = after.le.size();
-  auto in_run = [&](size_t i) { return after.cumulative[i] - before.cumulative[i]; };
-  const uint64_t total = in_run(n - 1);
-  uint64_t at_most_1ms = 0;
-  size_t longest = 0;  // the highest bucket with an iteration of this run
-  for (size_t i = 0; i < n; ++i) {
-    if (after.le[i] <= kStallS) at_most_1ms = in_run(i);
-    const uint64_t below = i == 0 ? 0 : in_run(i - 1);
-    if (in_run(i) > below) longest = i;
-  }
-  std::string text =
-      "server loop: " + commas(double(total - at_most_1ms)) + " of " + commas(double(total)) + " iterations over 1 ms";
-  if (total > 0) {
-    const double lo = longest == 0 ? 0 : after.le[longest - 1];
-    text += ", the longest " + ms_text(lo) + "-" + ms_text(after.le[longest]) + " ms";
-  }
+std::string describe_server_tails(const ServerTails& before, const ServerTails& after) {
+  if (!before.ok || !after.ok) return "";
+  std::string text;
+  if (std::string loop = describe(before.loop, after.loop, "iterations"); !loop.empty()) text = "server loop: " + loop;
+  if (std::string sync = describe(before.fsync, after.fsync, "syncs"); !sync.empty())
+    text += (text.empty() ? "" : "; ") + ("fdatasync: " + sync);
   return text;
 }
 
-void LoopStallWatch::mark(bool begin) {
-  (begin ? begin_ : end_) = std::async(std::launch::async, [port = port_] { return scrape_loop_iterations(port); });
+void ServerTailWatch::mark(bool begin) {
+  (begin ? begin_ : end_) = std::async(std::launch::async, [port = port_] { return scrape_server_tails(port); });
 }
 
-std::string LoopStallWatch::describe() {
+std::string ServerTailWatch::describe() {
   if (!begin_.valid() || !end_.valid()) return "";
-  const LoopIterations before = begin_.get();
-  return describe_loop_stalls(before, end_.get());
+  const ServerTails before = begin_.get();
+  return describe_server_tails(before, end_.get());
 }
 
 }  // namespace pilot::bench
