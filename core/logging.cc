@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/log_format.h"
+#include "core/utf8.h"
 
 namespace pilot {
 namespace {
@@ -27,11 +28,24 @@ void append_time(std::string& out, long long unix_ns) {
   out += buf;
 }
 
-// JSON string body: quotes, backslashes and control bytes escaped. Other bytes pass
-// as they are (messages are UTF-8 or ASCII; a stray byte is the shipper's problem
-// only as much as it is in the text form).
+// JSON string body: quotes, backslashes and control bytes escaped, and every byte
+// that is not part of well-formed UTF-8 replaced by U+FFFD. Messages quote peers'
+// strings and may be cut at the line limit in the middle of a character; a log
+// shipper refuses a line that is not valid UTF-8, and the whole line would be lost.
 void append_json_escaped(std::string& out, const std::string& s) {
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const size_t n = utf8_sequence(s, i);
+      if (n == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out.append(s, i, n);
+        i += n;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -47,6 +61,7 @@ void append_json_escaped(std::string& out, const std::string& s) {
           out += static_cast<char>(c);
         }
     }
+    ++i;
   }
 }
 }  // namespace

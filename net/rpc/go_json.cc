@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "core/utf8.h"
+
 namespace pilot::gojson {
 namespace {
 
@@ -11,30 +13,6 @@ void escape_byte(std::string& out, unsigned char c) {
   out += "\\u00";
   out += kHex[c >> 4];
   out += kHex[c & 0xF];
-}
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not one
-// (overlong forms, surrogates and code points above U+10FFFF are invalid, as in Go).
-size_t utf8_len(std::string_view s, size_t i, uint32_t& cp) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const size_t left = s.size() - i;
-  unsigned char c = b(0);
-  auto cont = [&](size_t k) { return k < left && (b(k) & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF && cont(1)) {
-    cp = ((c & 0x1Fu) << 6) | (b(1) & 0x3Fu);
-    return 2;
-  }
-  if (c >= 0xE0 && c <= 0xEF && cont(1) && cont(2)) {
-    cp = ((c & 0x0Fu) << 12) | ((b(1) & 0x3Fu) << 6) | (b(2) & 0x3Fu);
-    if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4 && cont(1) && cont(2) && cont(3)) {
-    cp = ((c & 0x07u) << 18) | ((b(1) & 0x3Fu) << 12) | ((b(2) & 0x3Fu) << 6) | (b(3) & 0x3Fu);
-    if (cp < 0x10000 || cp > 0x10FFFF) return 0;
-    return 4;
-  }
-  return 0;
 }
 
 void dump_into(std::string& out, const nlohmann::json& v, bool html) {
@@ -99,7 +77,7 @@ void append_string(std::string& out, std::string_view s, bool html) {
       continue;
     }
     uint32_t cp = 0;
-    size_t n = utf8_len(s, i, cp);
+    size_t n = utf8_sequence(s, i, &cp);
     if (n == 0) {
       out += "\\ufffd";  // one replacement per invalid byte, as Go
       ++i;

@@ -35,6 +35,18 @@ TEST(LoggingFormat, JsonLineParsesBackWithTimeLevelAndMessage) {
   EXPECT_EQ(j["msg"], msg);
 }
 
+TEST(LoggingFormat, JsonLineReplacesBytesThatAreNotUtf8) {
+  // A peer's hostname with a stray byte, a character cut in half at the end (as the
+  // 2 KiB line limit can), an overlong '/', a surrogate; and well-formed 2-4 byte ones.
+  const std::string msg =
+      std::string("host a\xff b ") + "\xc0\xaf \xed\xa0\x80 ok \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 cut \xe2\x82";
+  const std::string line = format_log_line(LogFormat::kJson, LogLevel::kInfo, kT, msg);
+  auto j = nlohmann::json::parse(line);  // throws on invalid UTF-8
+  EXPECT_EQ(j["msg"], "host a\ufffd b \ufffd\ufffd \ufffd\ufffd\ufffd ok \u00e9\u20ac\U0001F600 cut \ufffd\ufffd");
+  // The text form is left as it is.
+  EXPECT_NE(format_log_line(LogFormat::kText, LogLevel::kInfo, kT, msg).find(msg), std::string::npos);
+}
+
 TEST(LoggingFormat, NamesAreTextAndJsonOnly) {
   EXPECT_TRUE(set_log_format("json"));
   EXPECT_EQ(log_format(), LogFormat::kJson);
