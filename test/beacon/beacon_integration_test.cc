@@ -16,6 +16,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::BeaconProcess;
+using testing::send_until_received;
 using testing::UdpClient;
 
 bool ipv6_loopback_works() {
@@ -189,18 +190,13 @@ TEST(BeaconBinary, RelayToANodeAtThePeerBeaconViaGossip) {
   UdpClient n10, n20;
   ASSERT_TRUE(register_node(n10, b1.at(), 10));
   ASSERT_TRUE(register_node(n20, b2.at(), 20));
-  std::optional<UdpClient::Received> got;
-  for (int attempt = 0; attempt < 40 && !got; ++attempt) {  // until B1 has B2's routes
-    n10.send_to(b1.at(), encode(Relay{10, 20, "hello from node 10"}));
-    got = n20.recv(250ms);
-  }
+  auto got = send_until_received(n10, b1.at(), encode(Relay{10, 20, "hello from node 10"}), n20);
   ASSERT_TRUE(got) << b1.output() << b2.output();
   EXPECT_EQ(got->bytes, encode(RelayDeliver{10, "hello from node 10"}));
   EXPECT_EQ(got->from, b2.at());  // from the node's own beacon
-  // And back the other way.
-  n20.send_to(b2.at(), encode(Relay{20, 10, "and back"}));
-  auto back = n10.recv(3s);
-  ASSERT_TRUE(back);
+  // And back the other way (B2 may learn node 10 later than B1 learned node 20).
+  auto back = send_until_received(n20, b2.at(), encode(Relay{20, 10, "and back"}), n10);
+  ASSERT_TRUE(back) << b1.output() << b2.output();
   EXPECT_EQ(back->bytes, encode(RelayDeliver{20, "and back"}));
   EXPECT_EQ(back->from, b1.at());
 }

@@ -36,12 +36,7 @@ std::optional<UdpClient::Received> register_node(UdpClient& c, const Endpoint& b
 // Sends relays 10 → 20 through `first` until one arrives at n20 (the beacons have
 // exchanged routes), within ~10 s.
 std::optional<UdpClient::Received> relay_until_routed(UdpClient& n10, UdpClient& n20, const Endpoint& first) {
-  std::optional<UdpClient::Received> got;
-  for (int attempt = 0; attempt < 40 && !got; ++attempt) {
-    n10.send_to(first, encode(Relay{10, 20, "through the mesh"}));
-    got = n20.recv(250ms);
-  }
-  return got;
+  return testing::send_until_received(n10, first, encode(Relay{10, 20, "through the mesh"}), n20);
 }
 
 // The port in "<marker>127.0.0.1:<port>" of the beacon's output, 0 if absent.
@@ -170,8 +165,7 @@ TEST(BeaconOps, BeaconsDiscoverEachOtherThroughTheRegistry) {
   auto got = relay_until_routed(n10, n20, b1.at());
   ASSERT_TRUE(got) << b1.output() << b2.output();
   EXPECT_EQ(got->bytes, encode(RelayDeliver{10, "through the mesh"}));
-  n20.send_to(b2.at(), encode(Relay{20, 10, "and back"}));
-  auto back = n10.recv(3s);
+  auto back = testing::send_until_received(n20, b2.at(), encode(Relay{20, 10, "and back"}), n10);
   ASSERT_TRUE(back) << b1.output() << b2.output();
   EXPECT_EQ(back->bytes, encode(RelayDeliver{20, "and back"}));
   EXPECT_NE(b1.output().find("registry peers (1): 2=127.0.0.1:" + std::to_string(p2)), std::string::npos)

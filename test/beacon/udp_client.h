@@ -79,6 +79,19 @@ class UdpClient {
   Endpoint local_;
 };
 
+// Sends `bytes` from `sender` to `to` every 250 ms until `receiver` gets a datagram
+// (~10 s at most). For paths that open only once beacons have gossiped routes: each
+// beacon gossips on its own clock, so one direction can work before the other.
+inline std::optional<UdpClient::Received> send_until_received(UdpClient& sender, const Endpoint& to,
+                                                              std::string_view bytes, UdpClient& receiver) {
+  std::optional<UdpClient::Received> got;
+  for (int attempt = 0; attempt < 40 && !got; ++attempt) {
+    sender.send_to(to, bytes);
+    got = receiver.recv(250ms);
+  }
+  return got;
+}
+
 // A UDP port free right now on 127.0.0.1 (for beacons that must name each other).
 inline uint16_t free_udp_port() {
   UdpClient probe("127.0.0.1", 0);
