@@ -4,7 +4,6 @@
 
 #include <chrono>
 
-#include "log/scanner.h"
 #include "projections/snapshot.h"
 
 namespace pilot {
@@ -20,64 +19,6 @@ bool file_exists(const std::string& p) {
 }
 
 }  // namespace
-
-bool replay_log(const std::string& log_dir, State& state, uint64_t upto, std::string& error,
-                const ReplayProgress& progress) {
-  if (upto <= state.last_seq) return true;
-  // Start one record early to prove the log continues exactly where the state ends.
-  const uint64_t from = state.last_seq == 0 ? 1 : state.last_seq;
-  // Recovery has already checked these records (CRC, order, and the chain of the last
-  // segment); the boundary is checked below by comparing stored hashes.
-  log::Scanner s(log_dir, from, /*verify_chain=*/false);
-  log::Record r;
-  log::Scanner::Status st;
-  uint64_t done = 0;
-  bool first = true;
-  while ((st = s.next(r)) == log::Scanner::Status::kRecord) {
-    // A log whose older segments were deleted (log/retention.h) may begin right after
-    // the state: then the first record itself must chain from the state's hash (its
-    // segment header says the same, but a header is only as good as this check).
-    if (first && r.seq == state.last_seq + 1 && state.last_seq != 0) {
-      if (std::string why = log::check_chain(r, state.last_seq, state.last_hash, 0); !why.empty()) {
-        error = "snapshot does not match the log: seq " + std::to_string(r.seq) + " does not continue it (" + why + ")";
-        return false;
-      }
-    }
-    first = false;
-    if (r.seq == state.last_seq) {
-      if (r.hash != state.last_hash) {
-        error = "snapshot does not match the log: hash of seq " + std::to_string(r.seq) + " differs";
-        return false;
-      }
-      continue;
-    }
-    if (r.seq != state.last_seq + 1) {
-      error = "log does not reach back to seq " + std::to_string(state.last_seq + 1) + " (starts at " +
-              std::to_string(r.seq) + ")";
-      return false;
-    }
-    auto ev = decode_payload(static_cast<EventKind>(r.kind), r.payload);
-    if (!ev) {
-      error = "undecodable event at seq " + std::to_string(r.seq) + " (kind " + std::to_string(r.kind) + ")";
-      return false;
-    }
-    state.apply(r.meta(), *ev);
-    state.last_hash = r.hash;
-    if (progress && (++done & 0xFFFFF) == 0) progress(done, upto);
-    if (r.seq >= upto) return true;
-  }
-  if (st == log::Scanner::Status::kError) {
-    const auto& e = s.error();
-    error = "log error in " + e.segment + " at offset " + std::to_string(e.offset) + " after seq " +
-            std::to_string(e.after_seq) + ": " + e.what;
-    return false;
-  }
-  if (state.last_seq < upto) {
-    error = "log ends at seq " + std::to_string(state.last_seq) + ", before " + std::to_string(upto);
-    return false;
-  }
-  return true;
-}
 
 bool restore_state(const DataDir& dir, uint64_t segment_bytes, State& state, RestoreReport& report,
                    std::string& error) {

@@ -41,8 +41,10 @@ struct RestoreReport {
 // Progress callback for long replays: (records applied so far, target seq).
 using ReplayProgress = std::function<void(uint64_t done, uint64_t upto)>;
 
-// Applies records (from, upto] of the log to `state`. False + error if the log is
-// bad there or does not continue state's hash.
+// Applies records (state.last_seq, upto] of the log to `state`. False + error if the
+// log is bad there or does not continue state's hash; the state then holds every
+// record before the bad one. Reads and decodes on a thread of its own while the
+// caller's thread applies (projections/replay.cc).
 bool replay_log(const std::string& log_dir, State& state, uint64_t upto, std::string& error,
                 const ReplayProgress& progress = {});
 

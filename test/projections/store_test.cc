@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
+#include "log/scanner.h"
 #include "log/writer.h"
 #include "projections/snapshot.h"
 #include "test/projections/event_gen.h"
@@ -22,6 +25,7 @@ constexpr uint64_t kSegmentBytes = 64 << 10;  // many small segments
 struct LogBuilder {
   DataDir dir;
   std::unique_ptr<log::Writer> writer;
+  std::vector<std::array<uint8_t, 32>> hashes;  // of seq 1, 2, ...
 
   explicit LogBuilder(const std::string& root) : dir{root} {
     log::RecoveryResult rec;
@@ -43,6 +47,7 @@ struct LogBuilder {
       m.seq = seq;
       mirror.apply(m, recs[i].event);
       mirror.last_hash = writer->last_hash();
+      hashes.push_back(writer->last_hash());
     }
     writer->flush();
   }
@@ -104,6 +109,84 @@ TEST(Store, BackgroundSnapshotRunsWhileAppendsContinue) {
   ASSERT_TRUE(restore_state(b.dir, kSegmentBytes, restored, rep, err)) << err;
   EXPECT_EQ(rep.snapshot_seq, 10000u);
   EXPECT_TRUE(restored == live);
+}
+
+// The state after the first `n` records, built without the log.
+State prefix_state(const std::vector<projtest::Record>& recs, const LogBuilder& b, size_t n) {
+  State s;
+  for (size_t i = 0; i < n; ++i) {
+    EventMeta m = recs[i].meta;
+    m.seq = i + 1;
+    s.apply(m, recs[i].event);
+    s.last_hash = b.hashes[i];
+  }
+  return s;
+}
+
+// replay_log reads on a thread of its own in batches of 512: it must stop exactly at
+// `upto`, also in the middle of a batch, and continue from there.
+TEST(Store, ReplayStopsAtUptoAndContinuesFromThere) {
+  testsupport::TempDir tmp;
+  auto recs = projtest::EventGen(21).stream(5000);
+  LogBuilder b(tmp.path());
+  State live;
+  b.append(recs, 0, recs.size(), live);
+  b.writer->close();
+  State s;
+  std::string err;
+  ASSERT_TRUE(replay_log(b.dir.log_dir(), s, 1500, err)) << err;
+  EXPECT_EQ(s.last_seq, 1500u);
+  EXPECT_TRUE(s == prefix_state(recs, b, 1500));
+  ASSERT_TRUE(replay_log(b.dir.log_dir(), s, 2048, err)) << err;  // a batch boundary
+  EXPECT_TRUE(s == prefix_state(recs, b, 2048));
+  ASSERT_TRUE(replay_log(b.dir.log_dir(), s, 5000, err)) << err;
+  EXPECT_TRUE(s == live);
+  EXPECT_EQ(s.debug_dump(), live.debug_dump());
+}
+
+TEST(Store, ReplayPastTheEndAppliesEverythingThenSaysWhereTheLogEnds) {
+  testsupport::TempDir tmp;
+  auto recs = projtest::EventGen(22).stream(3000);
+  LogBuilder b(tmp.path());
+  State live;
+  b.append(recs, 0, recs.size(), live);
+  b.writer->close();
+  State s;
+  std::string err;
+  EXPECT_FALSE(replay_log(b.dir.log_dir(), s, 9999, err));
+  EXPECT_EQ(err, "log ends at seq 3000, before 9999");
+  EXPECT_TRUE(s == live);
+}
+
+// A damaged record in the middle of the log: everything before it is applied, nothing
+// after it, and the error names the place.
+TEST(Store, ReplayStopsAtADamagedRecordWithTheStateBeforeIt) {
+  testsupport::TempDir tmp;
+  auto recs = projtest::EventGen(23).stream(4000);
+  LogBuilder b(tmp.path());
+  State live;
+  b.append(recs, 0, recs.size(), live);
+  b.writer->close();
+  auto segs = log::list_segments(b.dir.log_dir());
+  ASSERT_GE(segs.size(), 4u);
+  const auto& victim = segs[segs.size() / 2];
+  {
+    std::fstream f(victim.path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(victim.path) / 2));
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(-1, std::ios::cur);
+    c = static_cast<char>(c ^ 0x40);
+    f.write(&c, 1);
+  }
+  State s;
+  std::string err;
+  EXPECT_FALSE(replay_log(b.dir.log_dir(), s, recs.size(), err));
+  EXPECT_NE(err.find("log error in " + victim.path), std::string::npos) << err;
+  EXPECT_NE(err.find("after seq " + std::to_string(s.last_seq) + ":"), std::string::npos) << err;
+  EXPECT_GT(s.last_seq, victim.first_seq - 1);
+  EXPECT_LT(s.last_seq, recs.size());
+  EXPECT_TRUE(s == prefix_state(recs, b, s.last_seq));
 }
 
 TEST(Store, RefusesASnapshotFromAnotherLog) {
