@@ -123,15 +123,23 @@ State prefix_state(const std::vector<projtest::Record>& recs, const LogBuilder& 
   return s;
 }
 
+// A closed log of `n` generated events, and the state they make.
+struct ClosedLog {
+  testsupport::TempDir tmp;
+  std::vector<projtest::Record> recs;
+  LogBuilder b{tmp.path()};
+  State live;
+  ClosedLog(uint64_t seed, size_t n) : recs(projtest::EventGen(seed).stream(n)) {
+    b.append(recs, 0, recs.size(), live);
+    b.writer->close();
+  }
+};
+
 // replay_log reads on a thread of its own in batches of 512: it must stop exactly at
 // `upto`, also in the middle of a batch, and continue from there.
 TEST(Store, ReplayStopsAtUptoAndContinuesFromThere) {
-  testsupport::TempDir tmp;
-  auto recs = projtest::EventGen(21).stream(5000);
-  LogBuilder b(tmp.path());
-  State live;
-  b.append(recs, 0, recs.size(), live);
-  b.writer->close();
+  ClosedLog l(21, 5000);
+  const auto& [recs, b, live] = std::tie(l.recs, l.b, l.live);
   State s;
   std::string err;
   ASSERT_TRUE(replay_log(b.dir.log_dir(), s, 1500, err)) << err;
@@ -145,12 +153,8 @@ TEST(Store, ReplayStopsAtUptoAndContinuesFromThere) {
 }
 
 TEST(Store, ReplayPastTheEndAppliesEverythingThenSaysWhereTheLogEnds) {
-  testsupport::TempDir tmp;
-  auto recs = projtest::EventGen(22).stream(3000);
-  LogBuilder b(tmp.path());
-  State live;
-  b.append(recs, 0, recs.size(), live);
-  b.writer->close();
+  ClosedLog l(22, 3000);
+  const auto& [recs, b, live] = std::tie(l.recs, l.b, l.live);
   State s;
   std::string err;
   EXPECT_FALSE(replay_log(b.dir.log_dir(), s, 9999, err));
@@ -161,12 +165,8 @@ TEST(Store, ReplayPastTheEndAppliesEverythingThenSaysWhereTheLogEnds) {
 // A damaged record in the middle of the log: everything before it is applied, nothing
 // after it, and the error names the place.
 TEST(Store, ReplayStopsAtADamagedRecordWithTheStateBeforeIt) {
-  testsupport::TempDir tmp;
-  auto recs = projtest::EventGen(23).stream(4000);
-  LogBuilder b(tmp.path());
-  State live;
-  b.append(recs, 0, recs.size(), live);
-  b.writer->close();
+  ClosedLog l(23, 4000);
+  const auto& [recs, b, live] = std::tie(l.recs, l.b, l.live);
   auto segs = log::list_segments(b.dir.log_dir());
   ASSERT_GE(segs.size(), 4u);
   const auto& victim = segs[segs.size() / 2];
