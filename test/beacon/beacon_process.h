@@ -61,6 +61,10 @@ class BeaconProcess {
     proc_.pump(0);
     return proc_.output();
   }
+  // Reads output until it contains `text` (true) or the timeout/EOF (false).
+  bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+    return proc_.wait_for_output(text, timeout);
+  }
 
   // The last "beacon: stats" line as key → value.
   std::map<std::string, uint64_t> last_stats() {

@@ -114,13 +114,13 @@ TEST(BeaconOps, ConfigFileFillsFlagsTheCommandLineLeavesOut) {
   {
     BeaconProcess b({"-config", path});
     ASSERT_TRUE(b.started()) << b.output();
-    EXPECT_NE(b.output().find("beacon id 5,"), std::string::npos) << b.output();
+    EXPECT_TRUE(b.wait_for_output("beacon id 5,", 5s)) << b.output();
     EXPECT_EQ(b.output().rfind("{\"time\":", 0), 0u) << b.output();  // log_format from the file
   }
   {
     BeaconProcess b({"-config", path, "-beacon-id", "6", "-log-format=text"});
     ASSERT_TRUE(b.started()) << b.output();
-    EXPECT_NE(b.output().find("beacon id 6,"), std::string::npos) << b.output();
+    EXPECT_TRUE(b.wait_for_output("beacon id 6,", 5s)) << b.output();
     EXPECT_NE(b.output().rfind("{\"time\":", 0), 0u) << b.output();
   }
   std::ofstream(path) << R"({"addr": "127.0.0.1:0", "beacon-idd": 5})";
@@ -168,10 +168,9 @@ TEST(BeaconOps, BeaconsDiscoverEachOtherThroughTheRegistry) {
   auto back = testing::send_until_received(n20, b2.at(), encode(Relay{20, 10, "and back"}), n10);
   ASSERT_TRUE(back) << b1.output() << b2.output();
   EXPECT_EQ(back->bytes, encode(RelayDeliver{20, "and back"}));
-  EXPECT_NE(b1.output().find("registry peers (1): 2=127.0.0.1:" + std::to_string(p2)), std::string::npos)
-      << b1.output();
-  EXPECT_NE(b2.output().find("registry peers (1): 1=" + loopback(p1)), std::string::npos) << b2.output();
-  EXPECT_NE(b1.output().find("gossip authenticated"), std::string::npos);
+  EXPECT_TRUE(b1.wait_for_output("registry peers (1): 2=127.0.0.1:" + std::to_string(p2), 5s)) << b1.output();
+  EXPECT_TRUE(b2.wait_for_output("registry peers (1): 1=" + loopback(p1), 5s)) << b2.output();
+  EXPECT_TRUE(b1.wait_for_output("gossip authenticated", 5s)) << b1.output();
   EXPECT_EQ(b1.last_stats()["drop_gossip_auth"], 0u);
 
   // The registry lists both, at the addresses they registered.
@@ -192,7 +191,7 @@ TEST(BeaconOps, RegistryDownKeepsTheConfiguredPeers) {
   ASSERT_TRUE(register_node(n10, b1.at(), 10));
   ASSERT_TRUE(register_node(n20, b2.at(), 20));
   EXPECT_TRUE(relay_until_routed(n10, n20, b1.at())) << b1.output();
-  EXPECT_NE(b1.output().find("peers unchanged"), std::string::npos) << b1.output();
+  EXPECT_TRUE(b1.wait_for_output("peers unchanged", 5s)) << b1.output();
 }
 
 // A beacon with another secret (or none) installs nothing from us, and we nothing from

@@ -210,7 +210,7 @@ TEST(RegistryRateLimit, WhitelistFileIsAppliedWithinSecondsAndDeletionClearsIt) 
   write(R"([{"cidr": "127.0.0.1", "rate": 5000}])");
   std::this_thread::sleep_for(2500ms);  // polled every 2 s
   EXPECT_EQ(limited_after_refill(), 0) << reg.output();
-  EXPECT_NE(reg.output().find("rate-limit whitelist"), std::string::npos);
+  EXPECT_TRUE(reg.wait_for_output("rate-limit whitelist", 5s)) << reg.output();
 
   // A bad file is refused whole and the previous list stays.
   write(R"([{"cidr": "127.0.0.1", "rate": 5000}, {"cidr": "10.0.0.0/8", "rate": 0}])");

@@ -85,8 +85,8 @@ TEST(Replication, FollowerConvergesUnderLoadAcrossRestartsAndCrashesOfBothSides)
   load.run(leader.addr(), 200);
   ASSERT_TRUE(wait_converged(leader, follower)) << follower.output();
 
-  const std::string out = follower.output();
   ASSERT_EQ(follower.terminate(), 0) << follower.output();
+  const std::string out = follower.output();  // all of it: the follower has exited
   ASSERT_EQ(leader.terminate(), 0) << leader.output();
   expect_same_data(leader.data_dir(), follower.data_dir());
   EXPECT_NE(out.find("replication: caught up with the leader"), std::string::npos) << out;
@@ -211,7 +211,8 @@ TEST(Replication, SyncModeRepliesOnlyOnceAFollowerHasTheRecordAndDegradesWithout
 // follower is back and caught up, the held reply arrives and writes are accepted again.
 TEST(Replication, SyncFallbackRefuseHoldsTheReplyAndRefusesWritesUntilAFollowerCatchesUp) {
   const uint16_t rp = repltest::free_port();
-  Registry leader(leader_options(rp, {"--replication", "sync", "--sync-timeout", "500ms", "--sync-fallback", "refuse"}));
+  Registry leader(
+      leader_options(rp, {"--replication", "sync", "--sync-timeout", "500ms", "--sync-fallback", "refuse"}));
   Registry follower(follower_options(rp));
   ASSERT_TRUE(wait_for([&] { return leader.output().find("follower 127.0.0.1") != std::string::npos; }, 10s));
   auto c = leader.client();
@@ -460,10 +461,9 @@ TEST(ReplicationFollower, RefusesRecordsThatFailTheirChecksAndKeepsWhatWasValid)
   fake.join();
   ::close(lfd);
   EXPECT_EQ(hello_seqs, (std::vector<uint64_t>{0, 0, 1}));
-  const std::string out = follower.output();
-  EXPECT_NE(out.find("refusing a record from the leader"), std::string::npos) << out;
-  EXPECT_NE(out.find("checksum"), std::string::npos) << out;
-  EXPECT_NE(out.find("hash chain broken"), std::string::npos) << out;
+  EXPECT_TRUE(follower.wait_for_output("refusing a record from the leader", 5s)) << follower.output();
+  EXPECT_TRUE(follower.wait_for_output("checksum", 5s)) << follower.output();
+  EXPECT_TRUE(follower.wait_for_output("hash chain broken", 5s)) << follower.output();
   repltest::Tip tip = log_tip(follower.data_dir());
   EXPECT_EQ(tip.seq, 1u);
   EXPECT_EQ(tip.hash, h1);

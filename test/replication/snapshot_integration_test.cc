@@ -124,9 +124,9 @@ TEST(ReplSnapshot, AFollowerBehindTheRetainedLogAfterALongDisconnectCatchesUpThr
   load_until_deleted(leader, load, left_at + 1);
   follower.restart();
   ASSERT_TRUE(wait_converged(leader, follower)) << follower.output();
-  const std::string out = follower.output();
-  EXPECT_NE(out.find("no longer has the records after our seq " + std::to_string(left_at)), std::string::npos) << out;
-  EXPECT_NE(out.find("installed the leader's snapshot"), std::string::npos) << out;
+  EXPECT_TRUE(follower.wait_for_output("no longer has the records after our seq " + std::to_string(left_at), 5s))
+      << follower.output();
+  EXPECT_TRUE(follower.wait_for_output("installed the leader's snapshot", 5s)) << follower.output();
   EXPECT_TRUE(std::filesystem::exists(follower.data_dir() + "/log.old")) << "the old log is kept aside";
 
   ASSERT_EQ(follower.terminate(), 0) << follower.output();
@@ -152,11 +152,12 @@ TEST(ReplSnapshot, ADamagedChunkIsRefusedNothingIsInstalledAndTheTransferIsRetri
 
   // Retried: the third transfer is whole.
   ASSERT_TRUE(wait_converged(leader, follower)) << follower.output();
-  EXPECT_EQ(count(follower.output(), "checksum mismatch"), 2u) << follower.output();
-  EXPECT_EQ(count(follower.output(), "installed the leader's snapshot"), 1u) << follower.output();
   EXPECT_FALSE(std::filesystem::exists(follower.data_dir() + "/snapshot.recv.db"));
 
   ASSERT_EQ(follower.terminate(), 0) << follower.output();
+  // Counted once the follower has exited: all of its output has been read.
+  EXPECT_EQ(count(follower.output(), "checksum mismatch"), 2u) << follower.output();
+  EXPECT_EQ(count(follower.output(), "installed the leader's snapshot"), 1u) << follower.output();
   ASSERT_EQ(leader.terminate(), 0) << leader.output();
   expect_same_state(leader.data_dir(), follower.data_dir());
 }

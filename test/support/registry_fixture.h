@@ -97,6 +97,12 @@ class Registry {
     std::lock_guard l(mu_);
     return proc_ ? proc_->output() : last_output_;
   }
+  // Reads the server's output until it contains `text` (true) or the timeout (false).
+  bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout) {
+    std::lock_guard l(mu_);
+    if (!proc_) return last_output_.find(text) != std::string::npos;
+    return proc_->wait_for_output(text, timeout);
+  }
 
   // SIGTERM and wait; returns the wait status (-1 if it did not exit in time).
   int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
