@@ -37,8 +37,16 @@ std::optional<uint64_t> first_nonzero(int fd, uint64_t from, int& io_errno) {
 
 std::vector<SegmentFile> list_segments(const std::string& log_dir) {
   std::vector<SegmentFile> out;
-  DIR* d = opendir(log_dir.c_str());
-  if (!d) return out;
+  // open() + fdopendir() rather than opendir(): ThreadSanitizer sees a descriptor born
+  // in open() but not in opendir(), and would take the closedir() of a number another
+  // thread used before (a follower's socket) for a race on that socket.
+  const int fd = ::open(log_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return out;
+  DIR* d = fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return out;
+  }
   while (dirent* e = readdir(d)) {
     uint64_t first = 0;
     if (parse_segment_file_name(e->d_name, first)) out.push_back({first, log_dir + "/" + e->d_name});

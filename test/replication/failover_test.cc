@@ -103,7 +103,7 @@ TEST(Failover, SplitBrainTheOldLeaderIsFencedThenRejoinsAfterCuttingItsDivergent
   ASSERT_TRUE(converged(a, b)) << b.output();
 
   // b goes away; a takes writes b will never have, then dies.
-  ASSERT_EQ(b.terminate(), 0);
+  ASSERT_EQ(b.terminate(), 0) << b.output();
   ASSERT_GT(load.run(a.addr(), 100), 0u);
   const Tip a_tip = log_tip(a.dir());
   a.kill9();
@@ -143,11 +143,11 @@ TEST(Failover, SplitBrainTheOldLeaderIsFencedThenRejoinsAfterCuttingItsDivergent
   EXPECT_EQ(err_of(a.proc().client().call(late.register_req("0.0.0.0:4000"))), "request failed");
   EXPECT_TRUE(logged(b, "refused our term 1 as stale")) << b.output();
   // Restarted as-is once more, it is fenced from the start: its term file remembers.
-  ASSERT_EQ(a.terminate(), 0);
+  ASSERT_EQ(a.terminate(), 0) << a.output();
   a.lead();
   EXPECT_NE(a.output().find("FENCED"), std::string::npos) << a.output();
   EXPECT_EQ(err_of(a.proc().client().call(late.register_req("0.0.0.0:4000"))), "request failed");
-  ASSERT_EQ(a.terminate(), 0);
+  ASSERT_EQ(a.terminate(), 0) << a.output();
   EXPECT_TRUE(log_tip(a.dir()) == a_tip);  // nothing was written while it stood fenced
 
   // a rejoins as b's follower: its divergent tail goes, b's records come.
@@ -159,8 +159,8 @@ TEST(Failover, SplitBrainTheOldLeaderIsFencedThenRejoinsAfterCuttingItsDivergent
   ASSERT_TRUE(converged(b, a)) << a.output();
   auto fc = a.proc().client();
   EXPECT_EQ(err_of(fc.call(late.register_req("0.0.0.0:4000"))), "request failed");  // a follower now
-  ASSERT_EQ(b.terminate(), 0);
-  ASSERT_EQ(a.terminate(), 0);
+  ASSERT_EQ(b.terminate(), 0) << b.output();
+  ASSERT_EQ(a.terminate(), 0) << a.output();
   repltest::expect_same_data(b.dir(), a.dir());
 }
 
@@ -201,7 +201,7 @@ TEST(Failover, APromotedNodeFencesItsLiveOldLeaderAndRefusesToFollowALowerTerm) 
   }
 
   // b, restarted as a follower of a (term 0), will not take its records.
-  ASSERT_EQ(b.terminate(), 0);
+  ASSERT_EQ(b.terminate(), 0) << b.output();
   const Tip b_tip = log_tip(b.dir());
   b.follow(a);
   ASSERT_TRUE(logged(b, "refused us: stale term")) << b.output();
@@ -348,8 +348,8 @@ TEST(Failover, SyncModeKill9TheLeaderUnderLoadPromoteTheFollowerEveryAcknowledge
   EXPECT_GT(total_acked, 100u);
   std::printf("%zu acknowledged registrations over 20 failovers; %zu rejoins cut a divergent tail\n", total_acked,
               rounds_with_cut);
-  ASSERT_EQ(follower->terminate(), 0);
-  ASSERT_EQ(leader->terminate(), 0);
+  ASSERT_EQ(follower->terminate(), 0) << follower->output();
+  ASSERT_EQ(leader->terminate(), 0) << leader->output();
   repltest::expect_same_data(leader->dir(), follower->dir());
 }
 

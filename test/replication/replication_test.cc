@@ -178,7 +178,7 @@ TEST(Replication, SyncModeRepliesOnlyOnceAFollowerHasTheRecordAndDegradesWithout
 
   // The follower goes away: the next write waits out the timeout, then the leader
   // degrades to async (and says so), and writes are quick again.
-  ASSERT_EQ(follower.terminate(), 0);
+  ASSERT_EQ(follower.terminate(), 0) << follower.output();
   auto t0 = std::chrono::steady_clock::now();
   register_one();
   const auto waited = std::chrono::steady_clock::now() - t0;
@@ -199,7 +199,7 @@ TEST(Replication, SyncModeRepliesOnlyOnceAFollowerHasTheRecordAndDegradesWithout
     register_one();
     ASSERT_TRUE(log_tip(follower.data_dir()) == log_tip(leader.data_dir())) << "after mutation " << i;
   }
-  ASSERT_EQ(follower.terminate(), 0);
+  ASSERT_EQ(follower.terminate(), 0) << follower.output();
   ASSERT_EQ(leader.terminate(), 0) << leader.output();
   expect_same_data(leader.data_dir(), follower.data_dir());
 }
@@ -220,7 +220,7 @@ TEST(Replication, SyncFallbackRefuseHoldsTheReplyAndRefusesWritesUntilAFollowerC
   json r = c.call(alice.register_req("0.0.0.0:4000"));
   ASSERT_EQ(r.value("type", ""), "register_ok") << r.dump();
 
-  ASSERT_EQ(follower.terminate(), 0);
+  ASSERT_EQ(follower.terminate(), 0) << follower.output();
   // This write is appended and durable here, but no follower has it: no reply.
   auto held = leader.client();
   rpc::Identity bob;
@@ -350,7 +350,7 @@ TEST(ReplicationPort, AFollowerThatStopsReadingIsDroppedAndCostsTheLeaderBounded
   // drown what is measured here.
   Registry leader(leader_options(
       rp, {"--repl-send-timeout", "1s", "--snapshot-every", "100000000", "--snapshot-interval", "1000000"}));
-  ASSERT_EQ(leader.terminate(), 0);
+  ASSERT_EQ(leader.terminate(), 0) << leader.output();
   constexpr uint32_t kRecords = 150000;
   populate(leader.data_dir(), kRecords);
   const uint64_t log_bytes = repltest::log_bytes_of(leader.data_dir());
