@@ -776,7 +776,7 @@ int run_host(HostConfig cfg) {
     s.follower = std::make_unique<repl::Follower>(s.loop, s.state, s.registry->registry().state_mutex(), *s.writer, fo);
     s.follower->set_terms(s.terms.get());
     s.follower->set_rewind_handler([&s](const repl::Rewind& m) { return rewind_follower(s, m); });
-    s.follower->set_snapshot_handler(s.dir.root + "/snapshot.recv.db",
+    s.follower->set_snapshot_handler(repl::snapshot_receive_path(s.dir),
                                      [&s](const std::string& path, const repl::SnapshotEnd& end) {
                                        return install_follower_snapshot(s, path, end);
                                      });

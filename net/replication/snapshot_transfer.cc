@@ -13,6 +13,7 @@
 
 #include "core/logging.h"
 #include "log/file_util.h"
+#include "log/scanner.h"
 #include "projections/snapshot.h"
 
 namespace pilot::repl {
@@ -26,6 +27,15 @@ log::Hash final_of(const crypto_generichash_state& running) {
   log::Hash h{};
   crypto_generichash_final(&copy, h.data(), h.size());
   return h;
+}
+
+// True if the only segment in `log_dir` is `first_seq`'s and it is `header` alone:
+// the log an install writes, so the install already moved the old log aside.
+bool is_fresh_log(const std::string& log_dir, uint64_t first_seq, const std::string& header) {
+  const auto segments = log::list_segments(log_dir);
+  std::string bytes;
+  return segments.size() == 1 && segments[0].first_seq == first_seq &&
+         log::read_file_from(segments[0].path, 0, bytes) && bytes == header;
 }
 
 // Transfers of this process whose first chunk the test hook still corrupts.
@@ -186,8 +196,14 @@ std::string SnapshotReceiver::finish(std::string_view body, SnapshotEnd& end) {
   return "";
 }
 
+std::string snapshot_receive_path(const DataDir& dir) { return dir.root + "/snapshot.recv.db"; }
+
 bool finish_snapshot_install(const DataDir& dir, uint64_t& installed_seq, std::string& error) {
   installed_seq = 0;
+  // An unfinished transfer is never resumed (the next one starts from its first chunk):
+  // its file is only disk space.
+  if (const std::string partial = snapshot_receive_path(dir); ::unlink(partial.c_str()) == 0)
+    LOG_INFO("replication: removed %s, a snapshot transfer cut short", partial.c_str());
   const std::string staged = dir.root + kInstallName;
   if (!exists(staged)) return true;
   SnapshotEnd meta;
@@ -201,29 +217,33 @@ bool finish_snapshot_install(const DataDir& dir, uint64_t& installed_seq, std::s
     ::close(fd);
     if (!ok) return false;
   }
-  // The old log goes aside (the previous one aside is dropped): its records end before
-  // the snapshot, or diverge from the leader's history.
-  std::error_code ec;
-  const std::string old_log = dir.root + kOldLogName;
-  std::filesystem::remove_all(old_log, ec);
-  if (ec) {
-    error = "cannot remove " + old_log + ": " + ec.message();
-    return false;
-  }
-  if (exists(dir.log_dir()) && ::rename(dir.log_dir().c_str(), old_log.c_str()) != 0) {
-    error = "cannot move " + dir.log_dir() + " aside: " + std::strerror(errno);
-    return false;
-  }
-  log::fsync_dir(dir.root);
   // A log of no records that continues the snapshot: recovery reads (last_seq, hash)
   // from this header, and the writer appends last_seq + 1 after it.
-  if (!log::ensure_dir(dir.log_dir(), error)) return false;
   log::SegmentHeader h;
   h.first_seq = meta.last_seq + 1;
   h.prev_hash = meta.last_hash;
-  if (!log::write_file_atomic(dir.log_dir() + "/" + log::segment_file_name(h.first_seq), log::encode_segment_header(h),
-                              error))
-    return false;
+  const std::string fresh_header = log::encode_segment_header(h);
+  const std::string fresh_segment = dir.log_dir() + "/" + log::segment_file_name(h.first_seq);
+
+  // The old log goes aside (the previous one aside is dropped): its records end before
+  // the snapshot, or diverge from the leader's history. A re-run after a crash finds
+  // it aside already — no log/, or log/ is the fresh one — and keeps it.
+  if (exists(dir.log_dir()) && !is_fresh_log(dir.log_dir(), h.first_seq, fresh_header)) {
+    std::error_code ec;
+    const std::string old_log = dir.root + kOldLogName;
+    std::filesystem::remove_all(old_log, ec);
+    if (ec) {
+      error = "cannot remove " + old_log + ": " + ec.message();
+      return false;
+    }
+    if (::rename(dir.log_dir().c_str(), old_log.c_str()) != 0) {
+      error = "cannot move " + dir.log_dir() + " aside: " + std::strerror(errno);
+      return false;
+    }
+    log::fsync_dir(dir.root);
+  }
+  if (!log::ensure_dir(dir.log_dir(), error)) return false;
+  if (!log::write_file_atomic(fresh_segment, fresh_header, error)) return false;
   log::fsync_dir(dir.root);
   if (::rename(staged.c_str(), dir.snapshot_path().c_str()) != 0) {
     error = "cannot rename " + staged + " to " + dir.snapshot_path() + ": " + std::strerror(errno);

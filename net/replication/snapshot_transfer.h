@@ -44,7 +44,7 @@ bool read_snapshot_meta(int fd, SnapshotEnd& meta, std::string& error);
 bool stream_snapshot(const std::string& path, const std::function<bool(std::string_view frame)>& send_frame,
                      SnapshotEnd& end, bool& send_failed, std::string& error);
 
-// Follower: assembles one transfer in `path` (e.g. <data-dir>/snapshot.recv.db).
+// Follower: assembles one transfer in `path` (snapshot_receive_path()).
 class SnapshotReceiver {
  public:
   explicit SnapshotReceiver(std::string path) : path_(std::move(path)) {}
@@ -71,8 +71,13 @@ class SnapshotReceiver {
   crypto_generichash_state hash_{};
 };
 
+// Where a follower assembles a transfer: <data-dir>/snapshot.recv.db.
+std::string snapshot_receive_path(const DataDir& dir);
+
 // Follower, at start-up before restore_state(): completes an install a crash
-// interrupted after its commit point. `installed_seq` is 0 when there was none.
+// interrupted after its commit point (a log it already moved aside stays in log.old/),
+// and removes the file of a transfer a crash cut short. `installed_seq` is 0 when
+// there was no install to finish.
 bool finish_snapshot_install(const DataDir& dir, uint64_t& installed_seq, std::string& error);
 
 // Follower, loop thread: installs the file a SnapshotReceiver finished (`received`,

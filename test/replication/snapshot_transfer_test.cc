@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
+#include "log/file_util.h"
 #include "log/retention.h"
+#include "log/scanner.h"
 #include "net/replication/applier.h"
 #include "net/replication/record_source.h"
 #include "projections/snapshot.h"
@@ -236,9 +239,51 @@ TEST(SnapshotTransfer, AnInstallInterruptedAfterItsCommitPointIsFinishedAtStart)
   EXPECT_EQ(rep.snapshot_seq, leader.snapshot_seq);
   EXPECT_EQ(rep.log.last_seq, leader.snapshot_seq);
   EXPECT_EQ(rep.log.records, 0u);
-  // Nothing staged: nothing to do.
+  // Nothing staged: nothing to install; the file of a transfer cut short goes.
+  std::ofstream(snapshot_receive_path(follower.dir())) << "the first chunks of a transfer";
   ASSERT_TRUE(finish_snapshot_install(follower.dir(), installed, err)) << err;
   EXPECT_EQ(installed, 0u);
+  EXPECT_FALSE(fs::exists(snapshot_receive_path(follower.dir())));
+}
+
+// A crash after the old log went aside, before or after the fresh log was written: the
+// re-run at start finishes the install and log.old still holds the old records.
+TEST(SnapshotTransfer, AReRunInstallKeepsTheOldLogItAlreadyMovedAside) {
+  RetainedLeader leader(2000);
+  for (const bool fresh_log_written : {false, true}) {
+    SCOPED_TRACE(fresh_log_written ? "crash before the snapshot rename" : "crash right after the move");
+    repltest::LogDir follower(kSegmentBytes);
+    follower.append_events(30, 7);
+    follower.writer().close();
+    const std::string root = follower.dir().root;
+    const auto old_segments = follower.segment_files();
+    ASSERT_FALSE(old_segments.empty());
+    fs::copy_file(leader.dir.dir().snapshot_path(), root + "/snapshot.install.db");
+    uint64_t installed = 0;
+    std::string err;
+    if (fresh_log_written) {
+      // Run the install to its end, then put the staged file back as if the last
+      // rename had not happened.
+      ASSERT_TRUE(finish_snapshot_install(follower.dir(), installed, err)) << err;
+      fs::rename(follower.dir().snapshot_path(), root + "/snapshot.install.db");
+    } else {
+      fs::rename(follower.dir().log_dir(), root + "/log.old");
+    }
+    ASSERT_TRUE(finish_snapshot_install(follower.dir(), installed, err)) << err;
+    EXPECT_EQ(installed, leader.snapshot_seq);
+    std::vector<std::pair<std::string, std::string>> aside;
+    for (const auto& seg : log::list_segments(root + "/log.old")) {
+      std::string bytes;
+      ASSERT_TRUE(log::read_file_from(seg.path, 0, bytes));
+      aside.emplace_back(seg.path.substr(seg.path.rfind('/') + 1), bytes);
+    }
+    EXPECT_EQ(aside, old_segments) << "the old records are still aside, byte for byte";
+    State st;
+    RestoreReport rep;
+    ASSERT_TRUE(restore_state(follower.dir(), kSegmentBytes, st, rep, err)) << err;
+    EXPECT_EQ(rep.log.last_seq, leader.snapshot_seq);
+    EXPECT_EQ(rep.log.records, 0u);
+  }
 }
 
 TEST(SnapshotTransfer, RestoreRefusesASnapshotItsLogDoesNotContinue) {
