@@ -234,9 +234,11 @@ void size_verify_pool() {
 // What sync mode counts as acknowledged: a follower's ack, or older than this leadership.
 uint64_t sync_acked(const Server& s) { return std::max(s.leader->acked_seq(), s.sync_floor); }
 
-// What a write gets while --sync-fallback=refuse holds writes (sanitised to "request
-// failed" on the registry port; the admin API shows it).
-constexpr const char* kSyncRefusal = "sync replication: no follower acknowledges writes; writes refused until one does";
+// What a write gets while --sync-fallback=refuse holds writes, at once (the reply shows
+// no state, so it does not wait for a follower). It says "cannot" so that the spec's
+// sanitiser (§3.2) lets daemons see it rather than "request failed".
+constexpr const char* kSyncRefusal =
+    "sync replication: no follower acknowledges writes; writes cannot be accepted until one does";
 
 // Sync replication: every tick, has a record waited too long for a follower's ack
 // (degrade to async, or refuse writes), or has a follower caught up again (resume)?

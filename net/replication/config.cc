@@ -18,7 +18,8 @@ void add_replication_flags(Flags& f, ReplicationConfig& c) {
                  "sync mode: a reply waits this long for a follower's ack, then --sync-fallback applies");
   f.add_string(&c.sync_fallback, "sync-fallback", nullptr,
                "sync mode, no follower ack within --sync-timeout: async (degrade: replies after the local fsync, "
-               "WARN) or refuse (writes refused and unacknowledged replies held until a follower catches up, "
+               "WARN) or refuse (new writes refused at once, replies to unacknowledged ones held until a follower "
+               "catches up, "
                "ERROR)");
   f.add_duration(&c.send_timeout_ns, "repl-send-timeout", nullptr,
                  "a follower that takes no bytes for this long is dropped");

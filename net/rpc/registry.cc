@@ -22,7 +22,10 @@ int64_t Registry::system_now_ns() {
 
 uint64_t Registry::emit(const Event& e) {
   if (standby_) throw OpError(kStandbyError);
-  if (!refusal_.empty()) throw OpError(refusal_);
+  if (!refusal_.empty()) {
+    ++refusals_;
+    throw OpError(refusal_);
+  }
   const int64_t t = now_ns();
   uint64_t seq;
   uint64_t term;

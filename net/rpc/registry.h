@@ -100,6 +100,9 @@ class Registry {
   // waits too (expiry is a write).
   void set_write_refusal(std::string why) { refusal_ = std::move(why); }
   const std::string& write_refusal() const { return refusal_; }
+  // Writes refused so far. The server compares it around a request: a refused write's
+  // reply shows no state, so it need not wait for the log or a follower.
+  uint64_t write_refusals() const { return refusals_; }
   // The highest seq a reply must wait for: everything this request could have seen.
   uint64_t visible_seq() const;
 
@@ -145,6 +148,7 @@ class Registry {
   Counters counters_;
   bool standby_ = false;
   std::string refusal_;
+  uint64_t refusals_ = 0;
   const OutboundStatus* outbound_ = nullptr;
 };
 

@@ -201,9 +201,22 @@ struct ConnOps {
     }
   }
 
-  static void queue(RpcServer& s, Conn* c, std::string bytes) {
-    const uint64_t seq = s.writer_ ? s.writer_->last_seq() : 0;
+  // A reply waits until the log is durable (and past the sync gate) up to everything
+  // its request could have seen. One that shows no state — a refused write, a rate
+  // limit, a bad frame — waits only for the reply ahead of it: in refuse mode the
+  // refusal reaches the client at once, not when a follower is back.
+  static void queue(RpcServer& s, Conn* c, std::string bytes, bool shows_state = true) {
+    uint64_t seq = s.writer_ ? s.writer_->last_seq() : 0;
+    if (!shows_state) seq = c->held.empty() ? 0 : c->held.back().wait_seq;
     c->held.push_back(Held{std::move(bytes), seq});
+  }
+  // Answers one request through `dispatch`; a write it made that was refused is not
+  // state the reply shows.
+  template <class Dispatch>
+  static void answer(RpcServer& s, Conn* c, Dispatch&& dispatch) {
+    const uint64_t refused = s.dispatcher_.registry().write_refusals();
+    std::string reply = dispatch();
+    queue(s, c, std::move(reply), s.dispatcher_.registry().write_refusals() == refused);
   }
 
   // Signature verifies (~45 µs each) run on the libuv thread pool, so the loop thread
@@ -270,7 +283,7 @@ struct ConnOps {
     if (it == s.conns_.end()) return;  // the connection went away meanwhile
     Conn* c = it->second;
     c->verifying = false;
-    queue(s, c, wire::json_frame(s.dispatcher_.handle_parsed(v.request, c->peer)));
+    answer(s, c, [&] { return wire::json_frame(s.dispatcher_.handle_parsed(v.request, c->peer)); });
     process(s, c);
     if (!c->paused && !c->finish && !c->closing && !c->verifying) start_reading(s, c);
   }
@@ -340,7 +353,7 @@ struct ConnOps {
         c->in_pos += 1;
         c->version_checked = true;
         if (!bad.empty()) {
-          queue(s, c, wire::binary_frame(wire::MsgType::kError, wire::encode_error(bad)));
+          queue(s, c, wire::binary_frame(wire::MsgType::kError, wire::encode_error(bad)), /*shows_state=*/false);
           ++s.stats_.closed_bad_frame;
           finish(s, c);
           return;
@@ -356,19 +369,20 @@ struct ConnOps {
         LOG_DEBUG("registry: closing %s:%u: %s", c->peer.ip.c_str(), c->peer.port, why.c_str());
         ++s.stats_.closed_bad_frame;
         if (c->mode == wire::Mode::kBinary)
-          queue(s, c, wire::binary_frame(wire::MsgType::kError, wire::encode_error(why)));
+          queue(s, c, wire::binary_frame(wire::MsgType::kError, wire::encode_error(why)), /*shows_state=*/false);
         finish(s, c);
         return;
       }
       c->in_pos += f.consumed;
       ++s.stats_.frames;
       touch(s, c);
-      std::string reply;
       if (s.limiter_ && s.limiter_->admit(c->ip, mono_ns()) != Deny::kNone) {
         ++s.stats_.rate_limited;  // not dispatched: no state change (§3.1)
-        reply = c->mode == wire::Mode::kJson
-                    ? wire::json_frame(Dispatcher::rate_limited_json())
-                    : wire::binary_frame(wire::MsgType::kError, wire::encode_error("rate limited"));
+        queue(s, c,
+              c->mode == wire::Mode::kJson
+                  ? wire::json_frame(Dispatcher::rate_limited_json())
+                  : wire::binary_frame(wire::MsgType::kError, wire::encode_error("rate limited")),
+              /*shows_state=*/false);
       } else if (c->mode == wire::Mode::kJson) {
         nlohmann::json req = nlohmann::json::parse(f.body, nullptr, /*allow_exceptions=*/false);
         if (!req.is_object()) {  // not a JSON object: close without a reply (§2.3)
@@ -387,11 +401,14 @@ struct ConnOps {
             break;  // the connection continues when the verify is done
           }
         }
-        reply = wire::json_frame(s.dispatcher_.handle_parsed(req, c->peer));
+        answer(s, c, [&] { return wire::json_frame(s.dispatcher_.handle_parsed(req, c->peer)); });
       } else {
-        s.dispatcher_.handle_binary(f.type, f.body, c->peer, reply);
+        answer(s, c, [&] {
+          std::string reply;
+          s.dispatcher_.handle_binary(f.type, f.body, c->peer, reply);
+          return reply;
+        });
       }
-      queue(s, c, std::move(reply));
     }
     // Drop what was consumed; give the memory back when nothing is pending, so
     // thousands of idle connections cost no buffers.

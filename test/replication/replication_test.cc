@@ -209,7 +209,7 @@ TEST(Replication, SyncModeRepliesOnlyOnceAFollowerHasTheRecordAndDegradesWithout
 // later writes are refused (nothing appended; their error, like every reply in sync
 // mode, leaves once a follower has what the connection could have seen); when the
 // follower is back and caught up, the held reply arrives and writes are accepted again.
-TEST(Replication, SyncFallbackRefuseHoldsTheReplyAndRefusesWritesUntilAFollowerCatchesUp) {
+TEST(Replication, SyncFallbackRefuseHoldsTheReplyAndRefusesWritesAtOnceUntilAFollowerCatchesUp) {
   const uint16_t rp = repltest::free_port();
   Registry leader(
       leader_options(rp, {"--replication", "sync", "--sync-timeout", "500ms", "--sync-fallback", "refuse"}));
@@ -228,16 +228,21 @@ TEST(Replication, SyncFallbackRefuseHoldsTheReplyAndRefusesWritesUntilAFollowerC
   ASSERT_TRUE(wait_for([&] { return leader.output().find("refusing writes") != std::string::npos; }, 5s))
       << leader.output();
   const uint64_t tip = log_tip(leader.data_dir()).seq;
-  // A new write is refused: nothing is appended.
+  // A new write is refused at once (the reply shows no state) and nothing is appended.
   auto other = leader.client();
   rpc::Identity carol;
-  other.send_json(carol.register_req("0.0.0.0:4002").dump());
-  std::this_thread::sleep_for(300ms);
+  other.set_recv_timeout(5s);
+  json refused = other.call(carol.register_req("0.0.0.0:4002"));
+  EXPECT_EQ(refused.value("error", ""),
+            "sync replication: no follower acknowledges writes; writes cannot be accepted until one does")
+      << refused.dump();
   EXPECT_EQ(log_tip(leader.data_dir()).seq, tip) << "a write was appended while refusing";
+  // A refusal behind a held reply keeps its place: nothing leaves on that connection.
+  held.send_json(carol.register_req("0.0.0.0:4002").dump());
   held.set_recv_timeout(300ms);
   EXPECT_THROW(held.recv_json(), std::exception) << "a reply left for a write the follower does not have";
 
-  // Back and caught up: the held reply arrives, the refusal is answered, writes are
+  // Back and caught up: the held reply arrives, then the refusal behind it; writes are
   // accepted again.
   follower.restart();
   ASSERT_TRUE(wait_for([&] { return leader.output().find("writes accepted again") != std::string::npos; }, 20s))
@@ -245,8 +250,8 @@ TEST(Replication, SyncFallbackRefuseHoldsTheReplyAndRefusesWritesUntilAFollowerC
   held.set_recv_timeout(10s);
   json late = json::parse(held.recv_json());
   EXPECT_EQ(late.value("type", ""), "register_ok") << late.dump();
-  json refused = json::parse(other.recv_json());
-  EXPECT_EQ(refused.value("type", ""), "error") << refused.dump();
+  json behind = json::parse(held.recv_json());
+  EXPECT_EQ(behind.value("type", ""), "error") << behind.dump();
   json again = c.call(carol.register_req("0.0.0.0:4002"));
   EXPECT_EQ(again.value("type", ""), "register_ok") << again.dump();
   ASSERT_TRUE(wait_converged(leader, follower));
