@@ -131,7 +131,9 @@ std::string make_beacon_setup(const BeaconFlags& v, BeaconRole role, BeaconSetup
     if (colon == std::string::npos || colon + 1 == v.registry.size() ||
         v.registry.find_first_not_of("0123456789", colon + 1) != std::string::npos)
       return "-registry must be host:port (the registry's TCP port), not \"" + v.registry + "\"";
-    if (v.registry_interval <= 0) return "-registry-interval must be > 0";
+    // The discovery thread sleeps in poll(), whose int milliseconds end at 24.8 days.
+    if (v.registry_interval <= 0 || v.registry_interval > 24 * 3600 * kSecond)
+      return "-registry-interval must be > 0 and at most 24h";
   }
   if (!v.gossip_secret.empty() && v.gossip_secret.size() < kGossipSecretMin)
     return "-gossip-secret must be at least " + std::to_string(kGossipSecretMin) + " bytes";

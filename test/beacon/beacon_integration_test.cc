@@ -44,6 +44,14 @@ TEST(BeaconBinary, HelpAndBadFlags) {
   testsupport::Process bad_addr(BEACON_BIN, {"-addr", "nonsense"});
   st = bad_addr.wait_exit(10s);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << bad_addr.output();
+  for (const char* interval : {"0s", "25h"}) {
+    testsupport::Process bad_interval(
+        BEACON_BIN, {"-beacon-id", "3", "-registry", "127.0.0.1:9000", "-registry-interval", interval});
+    st = bad_interval.wait_exit(10s);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << interval << ": " << bad_interval.output();
+    EXPECT_NE(bad_interval.output().find("-registry-interval must be > 0 and at most 24h"), std::string::npos)
+        << bad_interval.output();
+  }
 }
 
 TEST(BeaconBinary, DiscoverReplyIpv4) {
