@@ -318,6 +318,8 @@ void beacon_wss(const beacon::WssServer& s, Exposition& out) {
       .add(k.deliveries_refused);
   out.counter("pilot_beacon_wss_http_requests_total", "HTTP requests on the WebSocket listener.").add(k.http_requests);
   out.gauge("pilot_beacon_wss_peers", "Authenticated WebSocket sessions.").add(k.active_peers);
+  out.gauge("pilot_beacon_wss_read_buffer_bytes", "Read buffer held by WebSocket connections (bytes not parsed yet).")
+      .add(k.read_buffer_bytes);
 }
 
 void snapshots(const SnapshotMetrics& s, Exposition& out) {

@@ -104,6 +104,8 @@ class MessageReader {
   const std::string& error() const { return error_; }
   // Bytes of a frame or message that has started but not finished (EOF now = truncated).
   bool mid_message() const { return fragmented_; }
+  // Memory held for a fragmented message (its capacity).
+  size_t buffered() const { return frag_.capacity(); }
 
  private:
   Status fail(uint16_t code, std::string why);

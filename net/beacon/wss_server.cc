@@ -23,6 +23,10 @@ namespace pilot::beacon {
 namespace {
 
 constexpr size_t kReadChunk = 65536;
+// A connection keeps at most this much read buffer once it has parsed what it read:
+// bytes arrive in one shared chunk and only what a connection has not parsed yet is
+// its own, so thousands of quiet (or unauthenticated) peers cost little memory.
+constexpr size_t kKeptReadBuffer = 4096;
 constexpr int kReadRounds = 4;  // per connection per wake-up, so one busy peer cannot starve the rest
 constexpr int64_t kStopGrace = 3 * kSecond;
 constexpr int64_t kAcceptPause = 100'000'000;  // after EMFILE: let descriptors free up
@@ -191,6 +195,7 @@ void WssServer::run() {
     if (stop_deadline && (conns_.empty() || now >= stop_deadline)) break;
 
     p.clear();
+    uint64_t read_buffers = 0;
     p.push_back({wake_fd_, POLLIN, 0});
     p.push_back({listen_fd_ >= 0 && now >= accept_paused_until ? listen_fd_ : -1, POLLIN, 0});
     int64_t next = stop_deadline ? stop_deadline : now + 60 * kSecond;
@@ -208,7 +213,9 @@ void WssServer::run() {
       }
       next = std::min(next, c->deadline);
       p.push_back({c->fd, events, 0});
+      read_buffers += c->in.capacity() + c->reader.buffered();
     }
+    read_buffer_bytes_.store(read_buffers, std::memory_order_relaxed);
     const int ms = static_cast<int>(std::clamp<int64_t>((next - now) / 1'000'000 + 1, 0, 60'000));
     if (::poll(p.data(), p.size(), ms) < 0 && errno != EINTR) {
       LOG_ERROR("beacon: wss poll: %s", std::strerror(errno));
@@ -265,11 +272,10 @@ bool WssServer::accept_all(int64_t now) {
 
 void WssServer::on_readable(Conn& c, int64_t now) {
   bool eof = false;
+  read_chunk_.resize(kReadChunk);
   for (int round = 0; round < kReadRounds; ++round) {
-    size_t had = c.state == Conn::State::kClosing ? 0 : c.in.size();  // closing: read and discard
-    c.in.resize(had + kReadChunk);
-    ssize_t n = c.recv_some(c.in.data() + had, kReadChunk);
-    c.in.resize(had + static_cast<size_t>(std::max<ssize_t>(n, 0)));
+    ssize_t n = c.recv_some(read_chunk_.data(), kReadChunk);
+    if (n > 0 && c.state != Conn::State::kClosing) c.in.append(read_chunk_.data(), static_cast<size_t>(n));
     if (n > 0 && static_cast<size_t>(n) == kReadChunk) continue;
     if (n == 0) eof = true;
     if (n < 0 && errno == EINTR) continue;
@@ -278,6 +284,7 @@ void WssServer::on_readable(Conn& c, int64_t now) {
   }
   if (c.state == Conn::State::kHttp) on_http(c, now);
   if (c.fd >= 0 && (c.state == Conn::State::kAuth || c.state == Conn::State::kOpen)) on_messages(c, now);
+  if (c.in.capacity() > kKeptReadBuffer && c.in.size() <= kKeptReadBuffer) c.in.shrink_to_fit();
   if (c.fd < 0 || !eof) return;
   c.peer_eof = true;
   if (c.state == Conn::State::kClosing) {
@@ -595,6 +602,7 @@ WssCounters WssServer::counters() const {
   k.deliveries_refused = get(deliveries_refused_);
   k.replaced = get(replaced_);
   k.http_requests = get(http_requests_);
+  k.read_buffer_bytes = get(read_buffer_bytes_);
   std::shared_lock lock(sessions_mu_);
   k.active_peers = sessions_.size();
   return k;
@@ -606,10 +614,10 @@ std::string WssServer::stats_line() const {
   std::snprintf(buf, sizeof buf,
                 "beacon: wss stats peers=%lu upgrade_ok=%lu upgrade_fail=%lu auth_ok=%lu auth_fail=%lu frames_in=%lu "
                 "frames_out=%lu idle_disconnects=%lu protocol_errors=%lu oversized=%lu write_timeouts=%lu "
-                "deliveries_refused=%lu replaced=%lu http_requests=%lu",
+                "deliveries_refused=%lu replaced=%lu http_requests=%lu read_buffer_bytes=%lu",
                 k.active_peers, k.upgrade_ok, k.upgrade_fail, k.auth_ok, k.auth_fail, k.frames_in, k.frames_out,
                 k.idle_disconnects, k.protocol_errors, k.oversized, k.write_timeouts, k.deliveries_refused, k.replaced,
-                k.http_requests);
+                k.http_requests, k.read_buffer_bytes);
   return buf;
 }
 

@@ -15,7 +15,9 @@
 // is buffered; over → close 1009), 5 s for the HTTP request head, 10 s for the auth,
 // 90 s between data messages (pings do not count; they are answered at once), 2 s
 // for a stalled write (the peer is dropped), 1 MiB queued per session (a delivery
-// beyond that is refused, so the engine counts it as a failed relay).
+// beyond that is refused, so the engine counts it as a failed relay). Reads land in one
+// shared 64 KiB chunk and a connection keeps only the bytes it has not parsed yet (a
+// partial frame), so an idle or unauthenticated peer holds a few KB, not a read buffer.
 //
 // Threads. One loop thread owns the listener and every connection: poll, read, parse,
 // authenticate, dispatch to the engine, answer pings, run the deadlines. deliver() is
@@ -75,6 +77,7 @@ struct WssCounters {
   uint64_t deliveries_refused = 0;  // relay deliveries refused: queue full or session closing
   uint64_t replaced = 0;            // sessions closed by a newer one for the same id
   uint64_t http_requests = 0;       // requests of any route, including /health and 404s
+  uint64_t read_buffer_bytes = 0;   // gauge: read buffer held by connections (unparsed bytes, fragments)
 };
 
 class WssServer : public Bridge {
@@ -148,6 +151,8 @@ class WssServer : public Bridge {
   std::atomic<uint64_t> upgrade_ok_{0}, upgrade_fail_{0}, auth_ok_{0}, auth_fail_{0}, frames_in_{0}, frames_out_{0},
       idle_disconnects_{0}, protocol_errors_{0}, oversized_{0}, write_timeouts_{0}, deliveries_refused_{0},
       replaced_{0}, http_requests_{0};
+  std::atomic<uint64_t> read_buffer_bytes_{0};  // summed by the loop thread each round
+  std::string read_chunk_;                      // loop thread: every read lands here first
 };
 
 }  // namespace pilot::beacon

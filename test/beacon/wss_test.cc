@@ -316,6 +316,33 @@ TEST_F(Wss, AnOversizedMessageCloses) {
   connect_authed(port_, alice, a);  // still serving
 }
 
+// Bytes are read into one shared chunk: a connection keeps only what it has not parsed,
+// so 100 unauthenticated peers and one that sent 480 KB and went quiet hold a few KB
+// each, not a 64 KiB read buffer apiece.
+TEST_F(Wss, QuietConnectionsHoldLittleReadBuffer) {
+  std::vector<std::unique_ptr<WsClient>> unauthenticated;
+  for (int i = 0; i < 100; ++i) {
+    auto ws = std::make_unique<WsClient>(port_);
+    ASSERT_EQ(ws->upgrade().status, 101);
+    challenge(*ws);
+    unauthenticated.push_back(std::move(ws));
+  }
+  Identity alice;
+  auto ws = connect_authed(port_, alice, register_node(reg_, alice));
+  for (int i = 0; i < 8; ++i) ws->send_binary(std::string(60000, '\x05'));  // relays to nobody: dropped
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  uint64_t held = 0;
+  for (;;) {
+    const bool all_in = metric(reg_, "pilot_beacon_wss_frames_in_total") == 8;
+    held = metric(reg_, "pilot_beacon_wss_read_buffer_bytes");
+    if ((all_in && held <= 101 * 4096) || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(metric(reg_, "pilot_beacon_wss_frames_in_total"), 8u);
+  EXPECT_LE(held, 101u * 4096) << "read buffer held by 101 quiet connections";
+  EXPECT_GT(held, 0u) << "the gauge counts the connections' buffers";
+}
+
 TEST_F(Wss, BadFramesAreDroppedCountedAndTheServerKeepsServing) {
   Identity alice;
   const uint32_t a = register_node(reg_, alice);
