@@ -181,6 +181,13 @@ size_t Leader::followers() const { return streaming(false); }
 
 size_t Leader::consumers() const { return streaming(true); }
 
+size_t Leader::snapshot_transfers() const {
+  std::lock_guard lk(mu_);
+  size_t n = 0;
+  for (const auto& s : sessions_) n += s->transferring() && !s->finished();
+  return n;
+}
+
 void Leader::note_ack(uint64_t seq) {
   uint64_t cur = acked_.load();
   while (seq > cur && !acked_.compare_exchange_weak(cur, seq)) {

@@ -80,6 +80,9 @@ class Leader {
   // do not: net/replication/consumer.h).
   size_t followers() const;
   size_t consumers() const;
+  // Snapshot transfers in progress. They stream no records, so they take no follower
+  // or consumer slot; at most max_followers + max_consumers run at once.
+  size_t snapshot_transfers() const;
   uint64_t term() const { return term_.load(); }
 
  private:

@@ -262,6 +262,17 @@ bool Session::admit(const Hello& h) {
            /*quiet=*/!news);
     return false;
   }
+  // A snapshot transfer is neither a follower nor a consumer: a standalone beacon
+  // asking for the snapshot must get it while the standbys fill the follower slots.
+  if (snapshot_request_) {
+    const size_t cap = leader_.opts_.max_followers + leader_.opts_.max_consumers;
+    if (leader_.snapshot_transfers() >= cap) {
+      refuse(RefuseCode::kBusy, "already sending " + std::to_string(cap) + " snapshots");
+      return false;
+    }
+    transferring_ = true;
+    return true;
+  }
   // Consumers (standalone beacons) have their own cap: they must never take the slot
   // of the standby that sync mode and failover depend on.
   if (h.consumer && leader_.consumers() >= leader_.opts_.max_consumers) {

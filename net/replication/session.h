@@ -47,6 +47,8 @@ class Session {
   // Its hello had the consumer flag (consumer.h): counted apart from followers, acks
   // not counted for sync mode.
   bool consumer() const { return consumer_.load(); }
+  // It is sending the snapshot (a snapshot request instead of a hello).
+  bool transferring() const { return transferring_.load(); }
 
  private:
   void main();
@@ -73,6 +75,7 @@ class Session {
   std::atomic<bool> finished_{false};
   std::atomic<bool> streaming_{false};
   std::atomic<bool> consumer_{false};
+  std::atomic<bool> transferring_{false};
   std::atomic<bool> dropped_{false};
   bool snapshot_request_ = false;  // the first frame was a snapshot request, not a hello
   std::atomic<bool> stop_requested_{false};

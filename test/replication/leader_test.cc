@@ -8,11 +8,15 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "net/replication/applier.h"
+#include "net/replication/snapshot_messages.h"
+#include "projections/snapshot.h"
 #include "test/replication/log_dir.h"
 #include "test/replication/repl_client.h"
 
@@ -250,6 +254,45 @@ TEST_F(LeaderTest, TooManyFollowers) {
   ReplClient b(port);
   b.hello(kToken);
   EXPECT_EQ(b.refusal().code, RefuseCode::kBusy);
+}
+
+// A snapshot request takes no follower slot: with the one slot taken it is still
+// served. Transfers have a cap of their own (followers + consumers slots: 2 here).
+TEST_F(LeaderTest, ASnapshotRequestTakesNoFollowerSlotAndTransfersHaveTheirOwnCap) {
+  log.append_stream(60000, 14);
+  log.writer().flush();
+  Snapshotter snap(log.dir());
+  ASSERT_EQ(snap.run(log.writer().last_seq()).error, "");
+  ASSERT_GT(std::filesystem::file_size(log.dir().snapshot_path()), 1u << 20) << "want a transfer that stalls";
+  LeaderOptions o;
+  o.max_followers = 1;
+  o.max_consumers = 1;
+  start(o);
+  ReplClient a(port);
+  a.hello(kToken);
+  welcome(a);
+  ASSERT_EQ(leader->followers(), 1u);
+
+  // Two clients that read nothing for now: their transfers stay open.
+  const std::string request = encode(SnapshotRequest{kProtocolVersion, kToken, 0, 0});
+  std::vector<std::unique_ptr<ReplClient>> stalled;
+  for (size_t n = 1; n <= 2; ++n) {
+    stalled.push_back(std::make_unique<ReplClient>(port, /*rcvbuf=*/4096));
+    stalled.back()->send_bytes(request);
+    for (int i = 0; i < 200 && leader->snapshot_transfers() < n; ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(leader->snapshot_transfers(), n);
+  }
+  ReplClient third(port);
+  third.send_bytes(request);
+  const Refuse r = third.refusal();
+  EXPECT_EQ(r.code, RefuseCode::kBusy);
+  EXPECT_EQ(r.reason, "already sending 2 snapshots");
+  for (auto& c : stalled) {
+    auto first = c->frame();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->type, MsgType::kSnapshotChunk);
+  }
+  EXPECT_EQ(leader->followers(), 1u);
 }
 
 TEST_F(LeaderTest, AFollowerThatStopsReadingIsDropped) {
